@@ -1,0 +1,249 @@
+/*
+ * amaml.h - the one public header of amaml, a library for gradient-based
+ * meta-learning centred on Adjoint MAML (Li, Wang, Narayan, Kirby, Zhe,
+ * "Meta-Learning with Adjoint Methods", AISTATS 2023, arXiv 2110.08432).
+ *
+ * Conventions that hold for every function below:
+ * - Functions that can fail return an int status: AMAML_OK (0) on success, a
+ *   negative AMAML_E* code on failure. On failure a message naming what was
+ *   wrong is recorded for the calling thread; amaml_errmsg() returns it.
+ *   Outputs are left unchanged on failure unless the function says otherwise.
+ * - The library never prints and never exits.
+ * - Handles (struct amaml_mlp, struct amaml_ode, ...) are opaque, made by a
+ *   *_create function and released by the matching *_free, which accepts NULL.
+ * - Pointers passed in are borrowed: the caller keeps ownership and the
+ *   library does not keep them past the call, unless a function says so.
+ * - Vectors are arrays of double; a parameter vector has amaml_*_nparam()
+ *   entries. Matrices are row-major.
+ */
+#ifndef AMAML_H
+#define AMAML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AMAML_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+enum amaml_status {
+    AMAML_OK = 0,
+    AMAML_EINVAL = -1,     /* an argument is out of its domain */
+    AMAML_ENOMEM = -2,     /* an allocation failed or a size overflowed */
+    AMAML_EIO = -3,        /* a file could not be read or written */
+    AMAML_EFORMAT = -4,    /* a file's contents are malformed */
+    AMAML_ENONFINITE = -5, /* a NaN or infinity appeared: the run diverged */
+    AMAML_ESTEP = -6,      /* an adaptive solver could not meet its tolerance */
+    AMAML_ECALLBACK = -7   /* a user callback returned a failure */
+};
+
+/* A fixed description of a status code ("invalid argument", ...). */
+const char *amaml_strerror(int status);
+
+/* The message recorded by the last failing call on this thread ("" if none).
+ * The string belongs to the library and is valid until the next failing call
+ * on the same thread. */
+const char *amaml_errmsg(void);
+
+/* ------------------------------------------------------ random numbers */
+
+/* xoshiro256** seeded through splitmix64: the same seed gives the same
+ * stream on every platform. A plain struct so that it can be saved. */
+struct amaml_rng {
+    uint64_t s[4];
+};
+
+void amaml_rng_seed(struct amaml_rng *rng, uint64_t seed);
+uint64_t amaml_rng_next(struct amaml_rng *rng);
+double amaml_rng_uniform(struct amaml_rng *rng); /* in [0, 1) */
+double amaml_rng_normal(struct amaml_rng *rng);  /* standard normal */
+
+/* ---------------------------------------------- model-agnostic objective */
+
+/* A batch of n samples. x is n x din. y is n x dout for regression, or n
+ * class indices (stored as doubles) for classification: the model decides.
+ * The batch borrows its arrays. */
+struct amaml_batch {
+    size_t n;
+    const double *x; /* [n][din] */
+    const double *y; /* [n][dout] or [n] */
+};
+
+/*
+ * A loss L(u; batch) on a parameter vector u in R^nparam, given as
+ * callbacks with a context pointer. Everything above the model (the
+ * derivative checks, the ODE right-hand side, the meta-gradients) uses only
+ * this. Callbacks return 0 on success and non-zero on failure.
+ *
+ * grad: writes L into *loss if loss is not NULL and grad L into grad if
+ *       grad is not NULL.
+ * hvp:  writes H(u) v into hv, where H is the exact Hessian of L; if grad is
+ *       not NULL also writes grad L(u) there (it comes at no extra cost from
+ *       forward-over-reverse differentiation).
+ *
+ * A context may hold scratch memory, so one objective must not be used by
+ * two threads at once: give each thread its own context.
+ */
+struct amaml_objective {
+    size_t nparam;
+    void *ctx;
+    int (*grad)(void *ctx, const double *u, const struct amaml_batch *batch, double *loss,
+                double *grad);
+    int (*hvp)(void *ctx, const double *u, const struct amaml_batch *batch, const double *v,
+               double *hv, double *grad);
+};
+
+/* ------------------------------------------------------ derivative checks */
+
+/* What a derivative check measured. Errors are relative:
+ * max_i |analytic_i - fd_i| / max(|fd|_inf, floor), with the floor 1e-8
+ * keeping a vanishing derivative from turning rounding into a huge ratio. */
+struct amaml_check_result {
+    double grad_err;     /* gradient against central differences of L */
+    double hvp_err;      /* H v against central differences of grad L along v */
+    double symmetry_err; /* |u.(Hv) - v.(Hu)| / max(|u||Hv|, |v||Hu|) */
+};
+
+/* Checks obj at theta on batch along random directions drawn from rng,
+ * with central differences of step eps (0 picks a step for double). */
+int amaml_check_derivatives(const struct amaml_objective *obj, const double *theta,
+                            const struct amaml_batch *batch, double eps,
+                            struct amaml_rng *rng, struct amaml_check_result *out);
+
+/* ------------------------------------------------ multilayer perceptron */
+
+enum amaml_act { AMAML_TANH, AMAML_RELU, AMAML_SIGMOID, AMAML_SOFTPLUS };
+enum amaml_loss { AMAML_MSE, AMAML_CE };
+
+struct amaml_mlp;
+
+/*
+ * An MLP with nlayers + 1 widths (input, hidden..., output), the given hidden
+ * activation and a linear output layer. Parameter layout, one flat vector:
+ * for each layer l in order, W_l as out x in row-major, then b_l (out).
+ * Losses: AMAML_MSE is 0.5 * mean over all n * dout entries of (pred - y)^2;
+ * AMAML_CE is the mean over samples of softmax cross-entropy, with y the
+ * class index in [0, dout).
+ */
+struct amaml_mlp *amaml_mlp_create(const size_t *widths, size_t nwidths, enum amaml_act act,
+                                   enum amaml_loss loss);
+/* Parses "2-32-32-1" and "tanh" (relu, sigmoid, softplus); NULL and a
+ * message on bad input. */
+struct amaml_mlp *amaml_mlp_parse(const char *arch, const char *act, enum amaml_loss loss);
+/* A model with the same architecture and its own scratch memory. */
+struct amaml_mlp *amaml_mlp_clone(const struct amaml_mlp *mlp);
+void amaml_mlp_free(struct amaml_mlp *mlp);
+
+size_t amaml_mlp_nparam(const struct amaml_mlp *mlp);
+size_t amaml_mlp_nwidths(const struct amaml_mlp *mlp);
+size_t amaml_mlp_width(const struct amaml_mlp *mlp, size_t i);
+enum amaml_act amaml_mlp_act(const struct amaml_mlp *mlp);
+enum amaml_loss amaml_mlp_loss(const struct amaml_mlp *mlp);
+/* Writes "2-32-32-1" into buf (at most size bytes, NUL-terminated). */
+int amaml_mlp_arch_string(const struct amaml_mlp *mlp, char *buf, size_t size);
+const char *amaml_act_name(enum amaml_act act);
+int amaml_act_parse(const char *name, enum amaml_act *act);
+
+/* Uniform in +-1/sqrt(fan_in) for weights and biases, as torch.nn.Linear. */
+void amaml_mlp_init(const struct amaml_mlp *mlp, struct amaml_rng *rng, double *theta);
+
+/* out[n][dout] = network(theta, x[n][din]). */
+int amaml_mlp_forward(struct amaml_mlp *mlp, const double *theta, const double *x, size_t n,
+                      double *out);
+/* L and grad L (either may be NULL) by backpropagation. */
+int amaml_mlp_grad(struct amaml_mlp *mlp, const double *theta, const struct amaml_batch *batch,
+                   double *loss, double *grad);
+/* H v exactly, by Pearlmutter's R-operator (forward-over-reverse); grad may
+ * be NULL. */
+int amaml_mlp_hvp(struct amaml_mlp *mlp, const double *theta, const struct amaml_batch *batch,
+                  const double *v, double *hv, double *grad);
+/* The objective view of mlp; it borrows mlp, which must outlive it. */
+struct amaml_objective amaml_mlp_objective(struct amaml_mlp *mlp);
+
+/* ---------------------------------------------------------- ODE solvers */
+
+/*
+ * An explicit Runge-Kutta scheme as a Butcher tableau. a is stages x stages
+ * row-major and strictly lower triangular; b the weights; c the nodes;
+ * bhat, if not NULL, the weights of an embedded solution of order
+ * order_embedded, used for error control. fsal: the last stage is evaluated
+ * at the new solution, so it is the next step's first stage.
+ */
+struct amaml_tableau {
+    const char *name;
+    int stages;
+    int order;
+    int order_embedded; /* 0 without an embedded pair */
+    int fsal;
+    const double *a;
+    const double *b;
+    const double *c;
+    const double *bhat;
+};
+
+/* The built-in schemes: "euler", "heun", "rk4", "rk38", "dopri5". */
+const struct amaml_tableau *amaml_tableau_find(const char *name);
+/* The i-th built-in scheme, NULL past the last (for listing). */
+const struct amaml_tableau *amaml_tableau_at(size_t i);
+
+/* dy/dt = f(t, y), y in R^dim. Returns 0 on success. */
+typedef int (*amaml_ode_rhs)(void *ctx, double t, const double *y, double *dydt);
+
+/*
+ * Called with each accepted state: step index k (0 for the initial state),
+ * time t, state y, the step h just taken (0 for k = 0) and, if the solver was
+ * asked for them, the stage derivatives K[stages][dim] of that step (NULL
+ * otherwise or for k = 0). Pointers are valid only during the call. A
+ * non-zero return stops the solve with AMAML_ECALLBACK.
+ */
+typedef int (*amaml_ode_observer)(void *ctx, size_t k, double t, const double *y, double h,
+                                  const double *stages);
+
+struct amaml_ode;
+
+struct amaml_ode *amaml_ode_create(const struct amaml_tableau *tab, size_t dim);
+void amaml_ode_free(struct amaml_ode *ode);
+const struct amaml_tableau *amaml_ode_tableau(const struct amaml_ode *ode);
+/* Whether observers receive the stage derivatives (default: no). */
+void amaml_ode_set_keep_stages(struct amaml_ode *ode, int keep);
+
+/* One step of size h from (t, y), y overwritten; err, if not NULL and the
+ * scheme has an embedded pair, receives the difference of the two solutions. */
+int amaml_ode_step(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, double t, double h,
+                   double *y, double *err);
+
+/* nsteps steps of size h from t0; y holds y(t0) and receives y(t0 + nsteps h).
+ * obs may be NULL. */
+int amaml_ode_solve_fixed(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, double t0,
+                          double h, size_t nsteps, double *y, amaml_ode_observer obs,
+                          void *obs_ctx);
+
+/* Error control for adaptive solves: a step is accepted when
+ * max_i |err_i| / (atol + rtol max(|y_i|, |y_new_i|)) <= 1. */
+struct amaml_ode_control {
+    double rtol, atol;
+    double h0;        /* first trial step; 0 picks one */
+    double hmin;      /* smallest step allowed before AMAML_ESTEP */
+    double hmax;      /* largest step; 0 means t1 - t0 */
+    size_t max_steps; /* accepted plus rejected; 0 means 100000 */
+};
+
+struct amaml_ode_stats {
+    size_t accepted, rejected, evals;
+};
+
+/* Adaptive solve from t0 to t1 with a scheme that has an embedded pair. */
+int amaml_ode_solve_adaptive(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, double t0,
+                             double t1, double *y, const struct amaml_ode_control *ctl,
+                             amaml_ode_observer obs, void *obs_ctx,
+                             struct amaml_ode_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AMAML_H */

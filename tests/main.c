@@ -1,0 +1,36 @@
+/*
+ * main.c - the test runner: every suite, in order, then the summary line.
+ * A suite is a function in tests/test_<module>.c; add it to the list below.
+ * With arguments, runs only the suites whose names are given.
+ */
+#include "check.h"
+
+#include <string.h>
+
+void test_rng(void);
+void test_mlp(void);
+void test_objective(void);
+void test_ode(void);
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} suites[] = {
+    {"rng", test_rng},
+    {"mlp", test_mlp},
+    {"objective", test_objective},
+    {"ode", test_ode},
+};
+
+int main(int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
+        int wanted = argc < 2;
+
+        for (int j = 1; j < argc; j++)
+            wanted |= strcmp(argv[j], suites[i].name) == 0;
+        if (wanted)
+            check_suite(suites[i].name, suites[i].fn);
+    }
+    return check_summary();
+}
