@@ -1,0 +1,615 @@
+/*
+ * mlp.c - the multilayer perceptron: forward pass, loss, gradient by
+ * backpropagation and the exact Hessian-vector product by Pearlmutter's
+ * R-operator (B. A. Pearlmutter, "Fast exact multiplication by the Hessian",
+ * Neural Computation 6, 1994), i.e. forward-mode differentiation of the
+ * backward pass along a direction v.
+ *
+ * Notation for a batch of n samples and layers l = 0 .. L-1 with widths
+ * in = w[l], out = w[l+1]:
+ *     A_0 = X,  Z_l = A_l W_l^T + b_l,  A_{l+1} = act(Z_l) (hidden layers),
+ *     output = Z_{L-1} (linear).
+ * Backward: delta_l = dL/dZ_l, gW_l = delta_l^T A_l, gb_l = colsum(delta_l),
+ *     dA_l = delta_l W_l, delta_{l-1} = dA_l .* act'(Z_{l-1}).
+ * The R-pass differentiates every line above along v = (V_l, c_l), writing
+ * R(.) for the directional derivative; each R-line sits beside the line it
+ * differentiates.
+ *
+ * Matrix products go through CBLAS. Scratch memory belongs to the model and
+ * grows to the largest batch seen, so no call allocates once warmed up.
+ */
+#include "core/error.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Widths above this are refused: they would not fit any sensible memory and
+ * keep the size arithmetic below far from overflow. */
+#define MLP_MAX_WIDTH 1000000u
+#define MLP_MAX_LAYERS 64u
+
+struct amaml_mlp {
+    size_t nw;       /* number of widths = layers + 1 */
+    size_t *w;       /* [nw] */
+    size_t *woff;    /* [nw - 1] offset of W_l in the parameter vector */
+    size_t nparam;
+    size_t maxw;     /* widest layer */
+    enum amaml_act act;
+    enum amaml_loss loss;
+
+    /* scratch, sized for cap samples */
+    size_t cap;
+    double *mem;
+    double **a;      /* [nw - 1] A_l, n x w[l] (a[0] unused: X is borrowed) */
+    double **d1;     /* [nw - 1] act'(Z_{l-1}) for l >= 1, n x w[l] */
+    double **d2;     /* [nw - 1] act''(Z_{l-1}) for l >= 1, n x w[l] */
+    double **rz;     /* [nw - 1] R(Z_{l-1}) for l >= 1, n x w[l] */
+    double **ra;     /* [nw - 1] R(A_l) for l >= 1, n x w[l] */
+    double *out;     /* n x w[L] network output Z_{L-1} */
+    double *rout;    /* n x w[L] R(Z_{L-1}) */
+    double *delta[2], *rdelta[2]; /* n x maxw, ping-pong buffers */
+    double *gtmp;    /* [nparam] the gradient when an HVP caller wants none */
+};
+
+/* ------------------------------------------------------------ activations */
+
+static const char *const act_names[] = {"tanh", "relu", "sigmoid", "softplus"};
+
+const char *amaml_act_name(enum amaml_act act)
+{
+    return (unsigned)act < 4 ? act_names[act] : "?";
+}
+
+int amaml_act_parse(const char *name, enum amaml_act *act)
+{
+    for (int i = 0; i < 4; i++) {
+        if (name && strcmp(name, act_names[i]) == 0) {
+            *act = (enum amaml_act)i;
+            return AMAML_OK;
+        }
+    }
+    return amaml_fail(AMAML_EINVAL, "unknown activation '%s' (tanh, relu, sigmoid, softplus)",
+                      name ? name : "(null)");
+}
+
+/* a = act(z) for m values, with the first and second derivatives when
+ * d1, d2 are not NULL. Each derivative is written in terms of the value
+ * already computed, which is both cheaper and more accurate. */
+static void act_eval(enum amaml_act act, size_t m, const double *z, double *a, double *d1,
+                     double *d2)
+{
+    for (size_t i = 0; i < m; i++) {
+        double v, p, q;
+
+        switch (act) {
+        case AMAML_TANH:
+            v = tanh(z[i]);
+            p = 1.0 - v * v;
+            q = -2.0 * v * p;
+            break;
+        case AMAML_RELU:
+            v = z[i] > 0 ? z[i] : 0.0;
+            p = z[i] > 0 ? 1.0 : 0.0;
+            q = 0.0;
+            break;
+        case AMAML_SIGMOID:
+            v = 1.0 / (1.0 + exp(-z[i]));
+            p = v * (1.0 - v);
+            q = p * (1.0 - 2.0 * v);
+            break;
+        default: /* softplus, log(1 + e^z) without overflow for large z */
+            v = z[i] > 0 ? z[i] + log1p(exp(-z[i])) : log1p(exp(z[i]));
+            p = 1.0 / (1.0 + exp(-z[i]));
+            q = p * (1.0 - p);
+            break;
+        }
+        a[i] = v;
+        if (d1)
+            d1[i] = p;
+        if (d2)
+            d2[i] = q;
+    }
+}
+
+/* ---------------------------------------------------------- construction */
+
+struct amaml_mlp *amaml_mlp_create(const size_t *widths, size_t nwidths, enum amaml_act act,
+                                   enum amaml_loss loss)
+{
+    struct amaml_mlp *m;
+    size_t np = 0;
+
+    if (!widths || nwidths < 2 || nwidths > MLP_MAX_LAYERS + 1) {
+        amaml_fail(AMAML_EINVAL, "an MLP needs 2 to %u widths, got %zu", MLP_MAX_LAYERS + 1,
+                   nwidths);
+        return NULL;
+    }
+    for (size_t i = 0; i < nwidths; i++) {
+        if (widths[i] == 0 || widths[i] > MLP_MAX_WIDTH) {
+            amaml_fail(AMAML_EINVAL, "width %zu of the MLP is %zu (must be 1 to %u)", i + 1,
+                       widths[i], MLP_MAX_WIDTH);
+            return NULL;
+        }
+    }
+    if ((unsigned)act > AMAML_SOFTPLUS || (loss != AMAML_MSE && loss != AMAML_CE)) {
+        amaml_fail(AMAML_EINVAL, "unknown activation or loss code");
+        return NULL;
+    }
+    if (loss == AMAML_CE && widths[nwidths - 1] < 2) {
+        amaml_fail(AMAML_EINVAL, "cross-entropy needs at least 2 outputs, got %zu",
+                   widths[nwidths - 1]);
+        return NULL;
+    }
+
+    m = calloc(1, sizeof *m);
+    if (!m)
+        goto nomem;
+    m->nw = nwidths;
+    m->act = act;
+    m->loss = loss;
+    m->w = malloc(nwidths * sizeof *m->w);
+    m->woff = malloc(nwidths * sizeof *m->woff);
+    m->a = calloc(nwidths, sizeof *m->a);
+    m->d1 = calloc(nwidths, sizeof *m->d1);
+    m->d2 = calloc(nwidths, sizeof *m->d2);
+    m->rz = calloc(nwidths, sizeof *m->rz);
+    m->ra = calloc(nwidths, sizeof *m->ra);
+    if (!m->w || !m->woff || !m->a || !m->d1 || !m->d2 || !m->rz || !m->ra)
+        goto nomem;
+    memcpy(m->w, widths, nwidths * sizeof *m->w);
+    for (size_t l = 0; l + 1 < nwidths; l++) {
+        m->woff[l] = np;
+        np += widths[l + 1] * (widths[l] + 1); /* widths <= 1e6: no overflow */
+    }
+    m->nparam = np;
+    m->gtmp = malloc(np * sizeof *m->gtmp);
+    if (!m->gtmp)
+        goto nomem;
+    for (size_t i = 0; i < nwidths; i++)
+        m->maxw = widths[i] > m->maxw ? widths[i] : m->maxw;
+    return m;
+
+nomem:
+    amaml_mlp_free(m);
+    amaml_fail(AMAML_ENOMEM, "out of memory creating an MLP");
+    return NULL;
+}
+
+struct amaml_mlp *amaml_mlp_parse(const char *arch, const char *act, enum amaml_loss loss)
+{
+    size_t w[MLP_MAX_LAYERS + 2];
+    size_t n = 0;
+    enum amaml_act a;
+    const char *p = arch;
+
+    if (!arch || !*arch) {
+        amaml_fail(AMAML_EINVAL, "empty architecture (expected widths like 2-32-32-1)");
+        return NULL;
+    }
+    while (*p) {
+        char *end;
+        unsigned long long v;
+
+        if (*p < '0' || *p > '9' || n == MLP_MAX_LAYERS + 1)
+            goto bad;
+        v = strtoull(p, &end, 10);
+        if (v == 0 || v > MLP_MAX_WIDTH) {
+            amaml_fail(AMAML_EINVAL, "width %zu in architecture '%s' is %.20s (must be 1 to %u)",
+                       n + 1, arch, p, MLP_MAX_WIDTH);
+            return NULL;
+        }
+        w[n++] = (size_t)v;
+        p = end;
+        if (*p == '-' && p[1])
+            p++;
+        else if (*p)
+            goto bad;
+    }
+    if (amaml_act_parse(act, &a) != AMAML_OK)
+        return NULL;
+    return amaml_mlp_create(w, n, a, loss);
+
+bad:
+    amaml_fail(AMAML_EINVAL, "bad architecture '%s' (expected 2 to %u widths like 2-32-32-1)",
+               arch, MLP_MAX_LAYERS + 1);
+    return NULL;
+}
+
+struct amaml_mlp *amaml_mlp_clone(const struct amaml_mlp *mlp)
+{
+    return amaml_mlp_create(mlp->w, mlp->nw, mlp->act, mlp->loss);
+}
+
+void amaml_mlp_free(struct amaml_mlp *mlp)
+{
+    if (!mlp)
+        return;
+    free(mlp->mem);
+    free(mlp->w);
+    free(mlp->woff);
+    free(mlp->a);
+    free(mlp->d1);
+    free(mlp->d2);
+    free(mlp->rz);
+    free(mlp->ra);
+    free(mlp->gtmp);
+    free(mlp);
+}
+
+size_t amaml_mlp_nparam(const struct amaml_mlp *mlp)
+{
+    return mlp->nparam;
+}
+
+size_t amaml_mlp_nwidths(const struct amaml_mlp *mlp)
+{
+    return mlp->nw;
+}
+
+size_t amaml_mlp_width(const struct amaml_mlp *mlp, size_t i)
+{
+    return i < mlp->nw ? mlp->w[i] : 0;
+}
+
+enum amaml_act amaml_mlp_act(const struct amaml_mlp *mlp)
+{
+    return mlp->act;
+}
+
+enum amaml_loss amaml_mlp_loss(const struct amaml_mlp *mlp)
+{
+    return mlp->loss;
+}
+
+int amaml_mlp_arch_string(const struct amaml_mlp *mlp, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    for (size_t i = 0; i < mlp->nw; i++) {
+        int k = snprintf(buf + used, size - used, i ? "-%zu" : "%zu", mlp->w[i]);
+
+        if (k < 0 || (size_t)k >= size - used)
+            return amaml_fail(AMAML_EINVAL, "buffer of %zu bytes too small for the "
+                              "architecture string", size);
+        used += (size_t)k;
+    }
+    return AMAML_OK;
+}
+
+void amaml_mlp_init(const struct amaml_mlp *mlp, struct amaml_rng *rng, double *theta)
+{
+    for (size_t l = 0; l + 1 < mlp->nw; l++) {
+        size_t cnt = mlp->w[l + 1] * (mlp->w[l] + 1);
+        double bound = 1.0 / sqrt((double)mlp->w[l]);
+        double *p = theta + mlp->woff[l];
+
+        for (size_t i = 0; i < cnt; i++)
+            p[i] = bound * (2.0 * amaml_rng_uniform(rng) - 1.0);
+    }
+}
+
+/* Grows the scratch memory to hold n samples; one block, views carved out. */
+static int mlp_reserve(struct amaml_mlp *m, size_t n)
+{
+    size_t L = m->nw - 1, per = 0, off = 0;
+    double *mem;
+
+    if (n <= m->cap)
+        return AMAML_OK;
+    for (size_t l = 1; l < L; l++)
+        per += 5 * m->w[l];          /* a, d1, d2, rz, ra */
+    per += 2 * m->w[L] + 4 * m->maxw; /* out, rout, delta x2, rdelta x2 */
+    if (n > SIZE_MAX / sizeof(double) / per)
+        return amaml_fail(AMAML_ENOMEM, "batch of %zu samples is too large", n);
+    mem = malloc(n * per * sizeof(double));
+    if (!mem)
+        return amaml_fail(AMAML_ENOMEM, "out of memory for a batch of %zu samples", n);
+
+    free(m->mem);
+    m->mem = mem;
+    m->cap = n;
+    for (size_t l = 1; l < L; l++) {
+        m->a[l] = mem + off, off += n * m->w[l];
+        m->d1[l] = mem + off, off += n * m->w[l];
+        m->d2[l] = mem + off, off += n * m->w[l];
+        m->rz[l] = mem + off, off += n * m->w[l];
+        m->ra[l] = mem + off, off += n * m->w[l];
+    }
+    m->out = mem + off, off += n * m->w[L];
+    m->rout = mem + off, off += n * m->w[L];
+    for (int k = 0; k < 2; k++) {
+        m->delta[k] = mem + off, off += n * m->maxw;
+        m->rdelta[k] = mem + off, off += n * m->maxw;
+    }
+    return AMAML_OK;
+}
+
+/* ------------------------------------------------------------ the passes */
+
+/* Z = A W^T + b for one layer: A n x in, W out x in, Z n x out. */
+static void layer_affine(size_t n, size_t in, size_t out, const double *A, const double *W,
+                         const double *b, double *Z)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(Z + i * out, b, out * sizeof *b);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0, A,
+                (int)in, W, (int)in, 1.0, Z, (int)out);
+}
+
+/* Forward pass over x (n x w[0]); keeps A_l and act', act'' for the
+ * backward and R passes (the second derivative only if want_d2). */
+static void mlp_forward_pass(struct amaml_mlp *m, const double *theta, const double *x,
+                             size_t n, int want_d2)
+{
+    size_t L = m->nw - 1;
+
+    m->a[0] = (double *)(uintptr_t)x; /* read only: A_0 is never written */
+    for (size_t l = 0; l < L; l++) {
+        const double *W = theta + m->woff[l];
+        const double *b = W + m->w[l + 1] * m->w[l];
+        double *Z = l + 1 < L ? m->a[l + 1] : m->out;
+
+        layer_affine(n, m->w[l], m->w[l + 1], m->a[l], W, b, Z);
+        if (l + 1 < L)
+            act_eval(m->act, n * m->w[l + 1], Z, Z, m->d1[l + 1],
+                     want_d2 ? m->d2[l + 1] : NULL);
+    }
+}
+
+/* Checks that class labels are integers in [0, k). */
+static int check_labels(const struct amaml_batch *b, size_t k)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        double y = b->y[i];
+
+        if (!(y >= 0 && y < (double)k && y == floor(y)))
+            return amaml_fail(AMAML_EINVAL, "sample %zu: class label %g is not an integer in "
+                              "[0, %zu)", i + 1, y, k);
+    }
+    return AMAML_OK;
+}
+
+/* The loss of the output and delta = dL/dZ_{L-1}. For cross-entropy the
+ * softmax is kept in prob (n x k) for the R-pass. */
+static double loss_and_delta(const struct amaml_mlp *m, const struct amaml_batch *b,
+                             double *delta, double *prob)
+{
+    size_t n = b->n, k = m->w[m->nw - 1];
+    double sum = 0;
+
+    if (m->loss == AMAML_MSE) {
+        double scale = 1.0 / ((double)n * (double)k);
+
+        for (size_t i = 0; i < n * k; i++) {
+            double r = m->out[i] - b->y[i];
+
+            sum += r * r;
+            delta[i] = r * scale;
+        }
+        return 0.5 * sum * scale;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const double *z = m->out + i * k;
+        double *p = prob + i * k, zmax = z[0], s = 0;
+        size_t c = (size_t)b->y[i];
+
+        for (size_t j = 1; j < k; j++)
+            zmax = z[j] > zmax ? z[j] : zmax;
+        for (size_t j = 0; j < k; j++)
+            s += (p[j] = exp(z[j] - zmax));
+        for (size_t j = 0; j < k; j++) {
+            p[j] /= s;
+            delta[i * k + j] = (p[j] - (j == c)) / (double)n;
+        }
+        sum += log(s) + zmax - z[c];
+    }
+    return sum / (double)n;
+}
+
+/* Backward pass from delta at the output; writes grad (nparam). With the
+ * R-pass inputs (v not NULL), also differentiates it along v into hv:
+ * rdelta at the output must hold R(delta_{L-1}) and ra[l] the R(A_l). */
+static void mlp_backward_pass(struct amaml_mlp *m, const double *theta, size_t n,
+                              double *delta, double *rdelta, const double *v, double *grad,
+                              double *hv)
+{
+    size_t L = m->nw - 1;
+    int cur = 0;
+
+    for (size_t l = L; l-- > 0;) {
+        size_t in = m->w[l], out = m->w[l + 1];
+        const double *W = theta + m->woff[l];
+        double *gW = grad + m->woff[l], *gb = gW + out * in;
+        double *dA = m->delta[1 - cur], *rdA = m->rdelta[1 - cur];
+
+        /* gW = delta^T A, gb = colsum(delta) */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0,
+                    delta, (int)out, m->a[l], (int)in, 0.0, gW, (int)in);
+        for (size_t j = 0; j < out; j++)
+            gb[j] = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < out; j++)
+                gb[j] += delta[i * out + j];
+
+        if (v) { /* R(gW) = R(delta)^T A + delta^T R(A); R(gb) = colsum(R(delta)) */
+            double *hW = hv + m->woff[l], *hb = hW + out * in;
+
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n,
+                        1.0, rdelta, (int)out, m->a[l], (int)in, 0.0, hW, (int)in);
+            if (l > 0)
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in,
+                            (int)n, 1.0, delta, (int)out, m->ra[l], (int)in, 1.0, hW, (int)in);
+            for (size_t j = 0; j < out; j++)
+                hb[j] = 0;
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < out; j++)
+                    hb[j] += rdelta[i * out + j];
+        }
+        if (l == 0)
+            break;
+
+        /* dA = delta W; delta_{l-1} = dA .* act'(Z_{l-1}) */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0,
+                    delta, (int)out, W, (int)in, 0.0, dA, (int)in);
+        if (v) { /* R(dA) = R(delta) W + delta V_l */
+            const double *V = v + m->woff[l];
+
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out,
+                        1.0, rdelta, (int)out, W, (int)in, 0.0, rdA, (int)in);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out,
+                        1.0, delta, (int)out, V, (int)in, 1.0, rdA, (int)in);
+        }
+        /* R(delta_{l-1}) = R(dA) .* act' + dA .* act'' .* R(Z_{l-1}) */
+        if (v)
+            for (size_t i = 0; i < n * in; i++)
+                rdA[i] = rdA[i] * m->d1[l][i] + dA[i] * m->d2[l][i] * m->rz[l][i];
+        for (size_t i = 0; i < n * in; i++)
+            dA[i] *= m->d1[l][i];
+        delta = dA;
+        rdelta = rdA;
+        cur = 1 - cur;
+    }
+}
+
+/* The R-forward pass along v: R(Z_l) = R(A_l) W_l^T + A_l V_l^T + c_l, and
+ * R(A_{l+1}) = act'(Z_l) .* R(Z_l); R(A_0) = 0 since the data do not
+ * depend on the parameters. Needs the forward pass done. */
+static void mlp_rforward_pass(struct amaml_mlp *m, const double *theta, const double *v,
+                              size_t n)
+{
+    size_t L = m->nw - 1;
+
+    for (size_t l = 0; l < L; l++) {
+        size_t in = m->w[l], out = m->w[l + 1];
+        const double *W = theta + m->woff[l];
+        const double *V = v + m->woff[l], *c = V + out * in;
+        double *RZ = l + 1 < L ? m->rz[l + 1] : m->rout;
+
+        layer_affine(n, in, out, m->a[l], V, c, RZ);
+        if (l > 0)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in,
+                        1.0, m->ra[l], (int)in, W, (int)in, 1.0, RZ, (int)out);
+        if (l + 1 < L)
+            for (size_t i = 0; i < n * out; i++)
+                m->ra[l + 1][i] = m->d1[l + 1][i] * RZ[i];
+    }
+}
+
+/* R(delta) at the output. MSE: R(out) / (n k). Cross-entropy, per sample:
+ * d(softmax)/dz applied to R(z), i.e. p .* (R(z) - p . R(z)), over n. */
+static void loss_rdelta(const struct amaml_mlp *m, size_t n, const double *prob,
+                        double *rdelta)
+{
+    size_t k = m->w[m->nw - 1];
+
+    if (m->loss == AMAML_MSE) {
+        double scale = 1.0 / ((double)n * (double)k);
+
+        for (size_t i = 0; i < n * k; i++)
+            rdelta[i] = m->rout[i] * scale;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const double *p = prob + i * k, *rz = m->rout + i * k;
+        double dot = 0;
+
+        for (size_t j = 0; j < k; j++)
+            dot += p[j] * rz[j];
+        for (size_t j = 0; j < k; j++)
+            rdelta[i * k + j] = p[j] * (rz[j] - dot) / (double)n;
+    }
+}
+
+static int check_batch(struct amaml_mlp *m, const struct amaml_batch *b)
+{
+    if (!b || !b->x || !b->y || b->n == 0)
+        return amaml_fail(AMAML_EINVAL, "empty or NULL batch");
+    if (m->loss == AMAML_CE && check_labels(b, m->w[m->nw - 1]) != AMAML_OK)
+        return AMAML_EINVAL;
+    return mlp_reserve(m, b->n);
+}
+
+int amaml_mlp_forward(struct amaml_mlp *mlp, const double *theta, const double *x, size_t n,
+                      double *out)
+{
+    int rc;
+
+    if (!theta || !x || !out || n == 0)
+        return amaml_fail(AMAML_EINVAL, "amaml_mlp_forward: NULL array or no samples");
+    if ((rc = mlp_reserve(mlp, n)) != AMAML_OK)
+        return rc;
+    mlp_forward_pass(mlp, theta, x, n, 0);
+    memcpy(out, mlp->out, n * mlp->w[mlp->nw - 1] * sizeof *out);
+    return AMAML_OK;
+}
+
+int amaml_mlp_grad(struct amaml_mlp *mlp, const double *theta, const struct amaml_batch *batch,
+                   double *loss, double *grad)
+{
+    double *prob;
+    double val;
+    int rc;
+
+    if (!theta)
+        return amaml_fail(AMAML_EINVAL, "amaml_mlp_grad: NULL parameters");
+    if ((rc = check_batch(mlp, batch)) != AMAML_OK)
+        return rc;
+
+    /* The softmax needs n x k scratch the backward pass does not use yet:
+     * rout is free until an R-pass. */
+    prob = mlp->rout;
+    mlp_forward_pass(mlp, theta, batch->x, batch->n, 0);
+    val = loss_and_delta(mlp, batch, mlp->delta[0], prob);
+    if (grad)
+        mlp_backward_pass(mlp, theta, batch->n, mlp->delta[0], NULL, NULL, grad, NULL);
+    if (loss)
+        *loss = val;
+    return AMAML_OK;
+}
+
+int amaml_mlp_hvp(struct amaml_mlp *mlp, const double *theta, const struct amaml_batch *batch,
+                  const double *v, double *hv, double *grad)
+{
+    double *prob, *g = grad ? grad : mlp->gtmp;
+    int rc;
+
+    if (!theta || !v || !hv)
+        return amaml_fail(AMAML_EINVAL, "amaml_mlp_hvp: NULL array");
+    if ((rc = check_batch(mlp, batch)) != AMAML_OK)
+        return rc;
+
+    /* The softmax goes to delta[1], which the backward pass first writes
+     * after loss_rdelta has read it. */
+    prob = mlp->delta[1];
+    mlp_forward_pass(mlp, theta, batch->x, batch->n, 1);
+    loss_and_delta(mlp, batch, mlp->delta[0], prob);
+    mlp_rforward_pass(mlp, theta, v, batch->n);
+    loss_rdelta(mlp, batch->n, prob, mlp->rdelta[0]);
+    mlp_backward_pass(mlp, theta, batch->n, mlp->delta[0], mlp->rdelta[0], v, g, hv);
+    return AMAML_OK;
+}
+
+/* --------------------------------------------------- the objective view */
+
+static int mlp_obj_grad(void *ctx, const double *u, const struct amaml_batch *batch,
+                        double *loss, double *grad)
+{
+    return amaml_mlp_grad(ctx, u, batch, loss, grad);
+}
+
+static int mlp_obj_hvp(void *ctx, const double *u, const struct amaml_batch *batch,
+                       const double *v, double *hv, double *grad)
+{
+    return amaml_mlp_hvp(ctx, u, batch, v, hv, grad);
+}
+
+struct amaml_objective amaml_mlp_objective(struct amaml_mlp *mlp)
+{
+    struct amaml_objective obj = {mlp->nparam, mlp, mlp_obj_grad, mlp_obj_hvp};
+
+    return obj;
+}
