@@ -53,10 +53,10 @@ $(BUILD)/amaml: $(CLI_OBJ) $(BUILD)/libamaml.a
 $(BUILD)/amaml_tests: $(TST_OBJ) $(BUILD)/libamaml.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-# The unit suite, then the command-line tests (which need the built CLI).
+# The unit suite, then the command-line tests (which need the built CLI);
+# one summary line "N passed, N failed" at the end.
 test: $(BUILD)/amaml_tests $(BUILD)/amaml
-	$(BUILD)/amaml_tests
-	AMAML=$(BUILD)/amaml sh tests/cli/run.sh
+	sh tests/run.sh $(BUILD)
 
 # AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of its own.
 check-sanitize:

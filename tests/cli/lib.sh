@@ -1,0 +1,44 @@
+# lib.sh - helpers for the command-line tests, sourced by tests/cli/*.sh.
+# Each check prints a FAIL line with what happened, and counts into
+# $passed and $failed; cli_summary prints "N passed, N failed".
+
+passed=0
+failed=0
+: "${AMAML:=build/amaml}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL [cli] $*"; }
+
+# expect_status WANT DESCRIPTION -- CMD...: runs CMD, stdout and stderr to
+# $tmp/out and $tmp/err, and checks the exit status.
+expect_status() {
+    want=$1 what=$2
+    shift 3
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else
+        bad "$what: exit status $got, wanted $want"
+        sed 's/^/    /' "$tmp/err" | head -5
+    fi
+}
+
+# expect_text FILE PATTERN DESCRIPTION: FILE contains the fixed string.
+expect_text() {
+    if grep -qF -- "$2" "$1"; then ok; else
+        bad "$3: '$2' not in $(basename "$1")"
+        sed 's/^/    /' "$1" | head -5
+    fi
+}
+
+# expect_lines FILE N DESCRIPTION: FILE has exactly N lines.
+expect_lines() {
+    n=$(wc -l <"$1")
+    if [ "$n" -eq "$2" ]; then ok; else bad "$3: $n lines, wanted $2"; fi
+}
+
+cli_summary() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
