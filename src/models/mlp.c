@@ -198,8 +198,8 @@ struct amaml_mlp *amaml_mlp_parse(const char *arch, const char *act, enum amaml_
             goto bad;
         v = strtoull(p, &end, 10);
         if (v == 0 || v > MLP_MAX_WIDTH) {
-            amaml_fail(AMAML_EINVAL, "width %zu in architecture '%s' is %.20s (must be 1 to %u)",
-                       n + 1, arch, p, MLP_MAX_WIDTH);
+            amaml_fail(AMAML_EINVAL, "width %zu in architecture '%s' is %.*s (must be 1 to %u)",
+                       n + 1, arch, (int)(end - p), p, MLP_MAX_WIDTH);
             return NULL;
         }
         w[n++] = (size_t)v;
