@@ -14,10 +14,11 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wundef -Wdouble-promotion
 # No -ffast-math: the derivative checks and the bit-for-bit checkpoint tests
 # depend on IEEE arithmetic.
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 $(WARN) -fopenmp -fPIC
+OPT     ?= -O2 -g
+SAN     ?=
+ALL_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN) -fopenmp -fPIC $(CFLAGS)
 ifeq ($(WERROR),1)
-CFLAGS  += -Werror
+ALL_CFLAGS += -Werror
 endif
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(shell $(PKG) --cflags $(DEPS))
 LDLIBS  += $(shell $(PKG) --libs $(DEPS)) -fopenmp -lm
@@ -38,20 +39,20 @@ all: $(BUILD)/libamaml.a $(BUILD)/libamaml.so $(BUILD)/amaml
 
 $(BUILD)/%.o: %.c include/amaml.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libamaml.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/libamaml.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,$(SONAME) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/amaml: $(CLI_OBJ) $(BUILD)/libamaml.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/amaml_tests: $(TST_OBJ) $(BUILD)/libamaml.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 # The unit suite, then the command-line tests (which need the built CLI);
 # one summary line "N passed, N failed" at the end.
@@ -60,7 +61,7 @@ test: $(BUILD)/amaml_tests $(BUILD)/amaml
 
 # AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of its own.
 check-sanitize:
-	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined \
+	$(MAKE) BUILD=build-san OPT="-O1 -g" SAN="-fsanitize=address,undefined \
 	    -fno-sanitize-recover=undefined -fno-omit-frame-pointer" test
 
 check-valgrind: $(BUILD)/amaml_tests $(BUILD)/amaml
