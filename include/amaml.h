@@ -185,7 +185,10 @@ struct amaml_tableau {
     const double *bhat;
 };
 
-/* The built-in schemes: "euler", "heun", "rk4", "rk38", "dopri5". */
+/* The built-in schemes: "euler", "heun", "rk4", "rk38" (Kutta's 3/8 rule),
+ * "dopri5" (Dormand-Prince 5(4), fsal). The tables are static and live for
+ * the whole program. An unknown name gives NULL and a message listing the
+ * known ones. */
 const struct amaml_tableau *amaml_tableau_find(const char *name);
 /* The i-th built-in scheme, NULL past the last (for listing). */
 const struct amaml_tableau *amaml_tableau_at(size_t i);
@@ -205,6 +208,15 @@ typedef int (*amaml_ode_observer)(void *ctx, size_t k, double t, const double *y
 
 struct amaml_ode;
 
+/*
+ * A solver for systems of dim equations with scheme tab. The handle keeps
+ * the pointer tab (an exception to the borrowing rule above): tab must
+ * outlive it, which the built-in tables do. NULL and a message if tab is
+ * NULL or not an explicit scheme (a not strictly lower triangular, c[0] not
+ * 0, fsal without a last row of a equal to b), dim is 0, or the scratch
+ * memory ((stages + 3) dim doubles, allocated here once) overflows. The
+ * scratch makes a handle single-threaded: give each thread its own.
+ */
 struct amaml_ode *amaml_ode_create(const struct amaml_tableau *tab, size_t dim);
 void amaml_ode_free(struct amaml_ode *ode);
 const struct amaml_tableau *amaml_ode_tableau(const struct amaml_ode *ode);
@@ -212,18 +224,35 @@ const struct amaml_tableau *amaml_ode_tableau(const struct amaml_ode *ode);
 void amaml_ode_set_keep_stages(struct amaml_ode *ode, int keep);
 
 /* One step of size h from (t, y), y overwritten; err, if not NULL and the
- * scheme has an embedded pair, receives the difference of the two solutions. */
+ * scheme has an embedded pair, receives the difference of the two solutions,
+ * h sum (b_i - bhat_i) K_i (left alone otherwise). h may be negative. Every
+ * stage is evaluated (no fsal reuse across calls), yet the step from a state
+ * (t, y) that a solver passed to its observer, with the h of the next call,
+ * gives that call's y bit for bit, so checkpoints can be replayed. (One
+ * exception: a fixed solve with an fsal scheme reuses f evaluated at
+ * t_{k-1} + h, which can differ from t0 + k h in the last bit; it matters
+ * only if f depends on t.) Fails with
+ * AMAML_ECALLBACK if f fails and AMAML_ENONFINITE if the new state is not
+ * finite; y and err are then unchanged. */
 int amaml_ode_step(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, double t, double h,
                    double *y, double *err);
 
-/* nsteps steps of size h from t0; y holds y(t0) and receives y(t0 + nsteps h).
- * obs may be NULL. */
+/* nsteps steps of size h > 0 from t0; y holds y(t0) and receives
+ * y(t0 + nsteps h). obs may be NULL; it sees t_k = t0 + k h. AMAML_ECALLBACK
+ * if f or obs returns non-zero, AMAML_ENONFINITE if a state is not finite.
+ * Unlike the rule above, on failure y holds the last state that was accepted
+ * (the one last given to obs, y(t0) if none) and the message names the step
+ * and time. */
 int amaml_ode_solve_fixed(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, double t0,
                           double h, size_t nsteps, double *y, amaml_ode_observer obs,
                           void *obs_ctx);
 
 /* Error control for adaptive solves: a step is accepted when
- * max_i |err_i| / (atol + rtol max(|y_i|, |y_new_i|)) <= 1. */
+ * max_i |err_i| / (atol + rtol max(|y_i|, |y_new_i|)) <= 1, with rtol, atol
+ * >= 0 and not both 0. The next step is h min(5, max(0.2, 0.9 e^(-1/(q+1))))
+ * for the error norm e and embedded order q, not growing right after a
+ * rejection (Hairer, Norsett, Wanner I, II.4). The max norm is strict for
+ * long vectors: every component must meet the tolerance. */
 struct amaml_ode_control {
     double rtol, atol;
     double h0;        /* first trial step; 0 picks one */
@@ -236,7 +265,19 @@ struct amaml_ode_stats {
     size_t accepted, rejected, evals;
 };
 
-/* Adaptive solve from t0 to t1 with a scheme that has an embedded pair. */
+/*
+ * Adaptive solve from t0 to t1 > t0 (forward only) with a scheme that has
+ * an embedded pair (AMAML_EINVAL otherwise); y holds y(t0) and receives
+ * y(t1). The last step lands on t1 exactly. obs, if not NULL, sees each
+ * accepted state: k counts accepted steps, h is the step just taken (use it,
+ * not the difference of two times, to replay a step). stats may be NULL;
+ * after valid arguments it receives the counts, also on failure (evals
+ * counts every call of f, including the one or two that start the solve).
+ * AMAML_ESTEP when h falls below hmin or to the rounding level of t (a
+ * singularity or stiffness), or after max_steps attempts; AMAML_ECALLBACK
+ * as for fixed solves. Unlike the rule above, on failure y holds the last
+ * accepted state.
+ */
 int amaml_ode_solve_adaptive(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, double t0,
                              double t1, double *y, const struct amaml_ode_control *ctl,
                              amaml_ode_observer obs, void *obs_ctx,
