@@ -283,6 +283,108 @@ int amaml_ode_solve_adaptive(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, 
                              amaml_ode_observer obs, void *obs_ctx,
                              struct amaml_ode_stats *stats);
 
+/* ------------------------------------------------------ meta-gradients */
+
+/*
+ * The meta-gradient of one task: the derivative of the post-adaptation
+ * query loss with respect to the initialization theta, through N inner
+ * steps on the support set (see docs/method.md for the definitions).
+ *
+ * Methods, chosen by name:
+ *   amaml    gradient flow du/dt = -grad L(u; support) - prox (u - theta),
+ *            u(0) = theta, on [0, N h] with the forward scheme `solver`, then
+ *            the continuous adjoint (backward scheme `backward` on the
+ *            forward grid) or the discrete adjoint (the exact gradient of the
+ *            discretized map). J = L(u(T); query) + prox/2 |u(T) - theta|^2.
+ *   maml     N steps of gradient descent, exact second-order gradient (the
+ *            discrete adjoint of Euler with prox 0).
+ *   maml1    maml with one inner step.
+ *   fomaml   N gradient steps; returns grad L(u_N; query).
+ *   reptile  N gradient steps; returns theta - u_N.
+ *   imaml    u* by N gradient steps on L(u; support) + lambda/2 |u - theta|^2,
+ *            then ((1 + damping) I + H(u*)/lambda) x = grad L(u*; query) by
+ *            cg_steps conjugate-gradient iterations from x = 0; returns x.
+ * Only amaml uses solver, adjoint, backward and prox; the others take plain
+ * gradient steps of size h, as they are defined.
+ */
+enum amaml_adjoint { AMAML_ADJOINT_CONTINUOUS, AMAML_ADJOINT_DISCRETE };
+
+/* How forward states are kept for the backward pass. */
+enum amaml_checkpoint {
+    AMAML_CKPT_ALL,     /* every state: N + 1 states */
+    AMAML_CKPT_EVERY,   /* every K-th state, a segment recomputed at a time */
+    AMAML_CKPT_BINOMIAL /* binomial checkpointing (Revolve) with C slots */
+};
+
+struct amaml_meta_config {
+    const char *method;   /* default "amaml" */
+    const char *solver;   /* forward scheme, default "rk4" */
+    enum amaml_adjoint adjoint;
+    const char *backward; /* scheme of the continuous adjoint, default "euler" */
+    size_t steps;         /* N, default 100 */
+    double inner_lr;      /* h, default 0.01; the horizon is T = N h */
+    double prox;          /* beta >= 0, default 0 */
+    enum amaml_checkpoint checkpoint;
+    size_t checkpoint_arg; /* K for EVERY, C >= 1 for BINOMIAL */
+    double rtol, atol;     /* adaptive forward solves, default 1e-6 and 1e-9 */
+    size_t cg_steps;       /* imaml, default 5 */
+    double cg_damping;     /* imaml, default 0 */
+    double imaml_lambda;   /* imaml, default 1 */
+};
+
+/* What a meta-gradient cost and found. */
+struct amaml_meta_result {
+    double loss;        /* the meta-objective J of the task */
+    double dJdT;        /* horizon gradient a(T) . f(u(T)) (amaml, maml); else 0 */
+    size_t grads;       /* gradient evaluations (each also gives the loss) */
+    size_t hvps;        /* Hessian-vector products */
+    size_t steps;       /* forward steps taken, recomputations included */
+    size_t state_bytes; /* peak bytes held for trajectory states */
+};
+
+void amaml_meta_config_default(struct amaml_meta_config *cfg);
+/* Parses "all", "every:K" or "binomial:C". */
+int amaml_checkpoint_parse(const char *s, enum amaml_checkpoint *mode, size_t *arg);
+/* The name and a one-line summary of the i-th method, NULL past the last. */
+const char *amaml_method_name(size_t i);
+const char *amaml_method_summary(size_t i);
+
+struct amaml_meta;
+
+/* Validates cfg (copied; its strings must stay valid) and allocates the
+ * working memory for parameter vectors of nparam entries. */
+struct amaml_meta *amaml_meta_create(const struct amaml_meta_config *cfg, size_t nparam);
+void amaml_meta_free(struct amaml_meta *meta);
+const struct amaml_meta_config *amaml_meta_get_config(const struct amaml_meta *meta);
+
+/* Writes the meta-gradient of one task into grad (nparam) and, if res is
+ * not NULL, what it cost. obj->nparam must equal the nparam of create. A
+ * non-finite state or loss stops with AMAML_ENONFINITE and a message that
+ * names the step. */
+int amaml_meta_grad(struct amaml_meta *meta, const struct amaml_objective *obj,
+                    const double *theta, const struct amaml_batch *support,
+                    const struct amaml_batch *query, double *grad,
+                    struct amaml_meta_result *res);
+
+/* ------------------------------------------------------------ text I/O */
+
+/* Reads whitespace-separated numbers from path into a new array (*out,
+ * freed by the caller with free()) of *n entries. Errors name the file and
+ * line of a malformed or non-finite number. */
+int amaml_read_vector(const char *path, double **out, size_t *n);
+
+/* Reads a CSV file of numbers with ncols values a line into a new
+ * row-major array (*out, caller frees) of *nrows rows. Blank lines and lines
+ * starting with '#' are skipped; Windows line endings are accepted. If lines
+ * is not NULL it receives a new array (caller frees) of each row's line
+ * number, for later messages. Errors name the file, line and field. */
+int amaml_read_csv(const char *path, size_t ncols, double **out, size_t *nrows,
+                   size_t **lines);
+
+/* Writes n numbers, one a line with %.17g, atomically: to a temporary file
+ * in the same directory, flushed, then renamed over path. */
+int amaml_write_vector(const char *path, const double *v, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

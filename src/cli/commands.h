@@ -6,5 +6,6 @@
 #define AMAML_CLI_COMMANDS_H
 
 int cmd_gradcheck(int argc, char **argv);
+int cmd_metagrad(int argc, char **argv);
 
 #endif

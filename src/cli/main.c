@@ -15,6 +15,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"gradcheck", cmd_gradcheck, "check a network's gradient and Hessian-vector products"},
+    {"metagrad", cmd_metagrad, "meta-gradient of one task from files, by any method"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char errmsg[512];
 
@@ -30,13 +31,17 @@ const char *amaml_errmsg(void)
     return errmsg;
 }
 
+/* Formats into a local buffer first, so that a message may quote the
+ * previous one (amaml_errmsg() as an argument) when it adds context. */
 int amaml_fail(int status, const char *fmt, ...)
 {
+    char buf[sizeof errmsg];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(errmsg, buf, sizeof buf);
     return status;
 }
 
