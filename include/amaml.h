@@ -193,7 +193,10 @@ const struct amaml_tableau *amaml_tableau_find(const char *name);
 /* The i-th built-in scheme, NULL past the last (for listing). */
 const struct amaml_tableau *amaml_tableau_at(size_t i);
 
-/* dy/dt = f(t, y), y in R^dim. Returns 0 on success. */
+/* dy/dt = f(t, y), y in R^dim. Returns 0 on success. A failing callback
+ * (here and for observers) that returns a negative AMAML_E* status stops
+ * the solve with that status and the message it recorded; any other
+ * non-zero return stops it with AMAML_ECALLBACK. */
 typedef int (*amaml_ode_rhs)(void *ctx, double t, const double *y, double *dydt);
 
 /*
@@ -201,7 +204,7 @@ typedef int (*amaml_ode_rhs)(void *ctx, double t, const double *y, double *dydt)
  * time t, state y, the step h just taken (0 for k = 0) and, if the solver was
  * asked for them, the stage derivatives K[stages][dim] of that step (NULL
  * otherwise or for k = 0). Pointers are valid only during the call. A
- * non-zero return stops the solve with AMAML_ECALLBACK.
+ * non-zero return stops the solve (see amaml_ode_rhs).
  */
 typedef int (*amaml_ode_observer)(void *ctx, size_t k, double t, const double *y, double h,
                                   const double *stages);

@@ -32,4 +32,11 @@ double check_rel_err(const double *a, const double *b, size_t n, double floor);
 void check_suite(const char *name, void (*fn)(void));
 int check_summary(void);
 
+/* The suites, one per tests/test_<module>.c, run by main.c. */
+void test_rng(void);
+void test_mlp(void);
+void test_objective(void);
+void test_ode(void);
+void test_meta(void);
+
 #endif

@@ -1,16 +1,12 @@
 /*
  * main.c - the test runner: every suite, in order, then the summary line.
- * A suite is a function in tests/test_<module>.c; add it to the list below.
+ * A suite is a function in tests/test_<module>.c, declared in check.h; add
+ * it to the list below.
  * With arguments, runs only the suites whose names are given.
  */
 #include "check.h"
 
 #include <string.h>
-
-void test_rng(void);
-void test_mlp(void);
-void test_objective(void);
-void test_ode(void);
 
 static const struct {
     const char *name;
@@ -20,6 +16,7 @@ static const struct {
     {"mlp", test_mlp},
     {"objective", test_objective},
     {"ode", test_ode},
+    {"meta", test_meta},
 };
 
 int main(int argc, char **argv)

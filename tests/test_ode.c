@@ -8,6 +8,7 @@
  * blow-ups stop with the right status and a message.
  */
 #include "check.h"
+#include "core/error.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -62,12 +63,20 @@ static int rhs_square(void *ctx, double t, const double *y, double *dydt)
     return 0;
 }
 
-/* rhs_linear, failing (returning -3) once t exceeds *(double *)ctx. */
+/* rhs_linear, failing (returning 3, not a library status) once t exceeds
+ * *(double *)ctx. */
 static int rhs_fails_late(void *ctx, double t, const double *y, double *dydt)
 {
     if (t > *(const double *)ctx)
-        return -3;
+        return 3;
     return rhs_linear(NULL, t, y, dydt);
+}
+
+/* A callback failing with a library status and its own message. */
+static int rhs_fails_status(void *ctx, double t, const double *y, double *dydt)
+{
+    (void)ctx, (void)t, (void)y, (void)dydt;
+    return amaml_fail(AMAML_ENOMEM, "model scratch memory exhausted");
 }
 
 /* Passes when the recorded message contains needle; prints it otherwise. */
@@ -693,14 +702,17 @@ static void test_rhs_failure(void)
 
     check_fails("fixed: rhs fails",
                 amaml_ode_solve_fixed(rk4, rhs_fails_late, &t_fail, 0, 0.1, 10, y, NULL, NULL),
-                AMAML_ECALLBACK, "right-hand side returned -3 at t = 0.55");
+                AMAML_ECALLBACK, "right-hand side returned 3 at t = 0.55");
     check_true("fixed: y finite after rhs failure", isfinite(y[0]) && isfinite(y[1]));
 
     y[0] = y[1] = 1;
     check_fails(
         "adaptive: rhs fails",
         amaml_ode_solve_adaptive(dp, rhs_fails_late, &t_fail, 0, 1, y, &ctl, NULL, NULL, NULL),
-        AMAML_ECALLBACK, "right-hand side returned -3 at t = ");
+        AMAML_ECALLBACK, "right-hand side returned 3 at t = ");
+    check_fails("a library status passes through with its message",
+                amaml_ode_solve_fixed(rk4, rhs_fails_status, NULL, 0, 0.1, 10, y, NULL, NULL),
+                AMAML_ENOMEM, "scratch memory exhausted");
     amaml_ode_free(rk4);
     amaml_ode_free(dp);
 }

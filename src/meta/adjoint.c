@@ -76,7 +76,7 @@ static int discrete_step(struct amaml_meta *mg, void *ctx, size_t k, const doubl
     const struct amaml_tableau *tab = mg->traj.tab;
     size_t P = mg->P;
     int s = tab->stages;
-    double h = meta_traj_time(&mg->traj, k + 1) - meta_traj_time(&mg->traj, k);
+    double h = meta_traj_step(&mg->traj, k);
     double *Y = mg->stage, *Yb = Y + (size_t)s * P, *kbar = Yb + (size_t)s * P;
     int rc;
 
@@ -192,7 +192,7 @@ static int continuous_step(struct amaml_meta *mg, void *ctx, size_t k, const dou
     const struct amaml_tableau *tab = mg->back_tab;
     size_t P = mg->P;
     int s = tab->stages, interp = needs_interpolation(tab);
-    double h = meta_traj_time(&mg->traj, k + 1) - meta_traj_time(&mg->traj, k);
+    double h = meta_traj_step(&mg->traj, k);
     double *A = mg->stage, *Kd = A + (size_t)s * P, last_c = -1;
     const double *u = NULL;
     int rc;

@@ -182,7 +182,6 @@ int amaml_meta_grad(struct amaml_meta *mg, const struct amaml_objective *obj,
 
     mg->task = &task;
     mg->grads = mg->hvps = mg->steps = 0;
-    mg->cb_status = AMAML_OK;
     mg->traj.peak_bytes = 0;
     rc = mg->method->run(mg, &task, mg->vec[5], &r);
     mg->task = NULL;

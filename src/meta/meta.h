@@ -45,6 +45,7 @@ struct meta_traj {
     int adaptive;
     double h;         /* fixed grid */
     double *tgrid;    /* [N + 1] times of an adaptive solve, else NULL */
+    double *hgrid;    /* [N] its accepted steps, h_k from u_k */
     size_t tcap;
 
     int keep;          /* whether states are kept for a reverse sweep */
@@ -71,7 +72,6 @@ struct amaml_meta {
     /* per call */
     const struct meta_task *task;
     size_t grads, hvps, steps;
-    int cb_status; /* status of the objective call that failed inside a solver */
 };
 
 /* Counted calls of the task's objective. Both check the result for
@@ -96,6 +96,7 @@ typedef int (*meta_visit)(struct amaml_meta *mg, void *ctx, size_t k, const doub
 int meta_traj_reverse(struct amaml_meta *mg, meta_visit visit, void *ctx);
 
 double meta_traj_time(const struct meta_traj *tr, size_t k);
+double meta_traj_step(const struct meta_traj *tr, size_t k);
 void meta_traj_release(struct meta_traj *tr);
 
 /*

@@ -27,9 +27,11 @@ double meta_traj_time(const struct meta_traj *tr, size_t k)
     return tr->tgrid ? tr->tgrid[k] : (double)k * tr->h;
 }
 
-static double step_size(const struct meta_traj *tr, size_t k)
+/* The step taken from u_k: recorded, not t_{k+1} - t_k, which may differ
+ * from it in the last bit and would break the bit-for-bit replay. */
+double meta_traj_step(const struct meta_traj *tr, size_t k)
 {
-    return tr->tgrid ? tr->tgrid[k + 1] - tr->tgrid[k] : tr->h;
+    return tr->hgrid ? tr->hgrid[k] : tr->h;
 }
 
 static double *state(const struct meta_traj *tr, size_t i)
@@ -42,6 +44,7 @@ void meta_traj_release(struct meta_traj *tr)
     free(tr->store);
     free(tr->work);
     free(tr->tgrid);
+    free(tr->hgrid);
     memset(tr, 0, sizeof *tr);
 }
 
@@ -64,7 +67,7 @@ static int reserve_states(struct meta_traj *tr, size_t n)
         tr->store_cap = cap;
     }
     tr->bytes = (tr->keep ? (n + 1) * tr->P * sizeof(double) : 0) +
-                (tr->tgrid ? tr->tcap * sizeof(double) : 0);
+                (tr->tgrid ? 2 * tr->tcap * sizeof(double) : 0);
     if (tr->bytes > tr->peak_bytes)
         tr->peak_bytes = tr->bytes;
     return AMAML_OK;
@@ -89,23 +92,28 @@ static int rhs(void *ctx, double t, const double *u, double *f)
     struct amaml_meta *mg = ctx;
 
     (void)t;
-    mg->cb_status = meta_flow_rhs(mg, mg->traj.beta, u, f);
-    return mg->cb_status == AMAML_OK ? 0 : -1;
+    return meta_flow_rhs(mg, mg->traj.beta, u, f);
 }
 
-static int record_time(struct meta_traj *tr, size_t k, double t)
+/* Records t_k and the step h that led to it (h_{k-1}). */
+static int record_step(struct meta_traj *tr, size_t k, double t, double h)
 {
     if (k >= tr->tcap) {
         size_t cap = tr->tcap ? 2 * tr->tcap : 256;
-        double *p = realloc(tr->tgrid, cap * sizeof *p);
+        double *pt = realloc(tr->tgrid, cap * sizeof *pt), *ph;
 
-        if (!p)
-            return -1;
-        tr->tgrid = p;
+        if (pt)
+            tr->tgrid = pt;
+        ph = pt ? realloc(tr->hgrid, cap * sizeof *ph) : NULL;
+        if (!ph)
+            return amaml_fail(AMAML_ENOMEM, "out of memory recording %zu steps", cap);
+        tr->hgrid = ph;
         tr->tcap = cap;
     }
     tr->tgrid[k] = t;
-    return 0;
+    if (k > 0)
+        tr->hgrid[k - 1] = h;
+    return AMAML_OK;
 }
 
 /* Keeps u_k as the mode says: all of them, every K-th, or only u_0. */
@@ -115,11 +123,11 @@ static int observe(void *ctx, size_t k, double t, const double *y, double h,
     struct amaml_meta *mg = ctx;
     struct meta_traj *tr = &mg->traj;
     size_t slot;
+    int rc;
 
-    (void)h;
     (void)stages;
-    if (tr->adaptive && record_time(tr, k, t) != 0)
-        return -1;
+    if (tr->adaptive && (rc = record_step(tr, k, t, h)) != AMAML_OK)
+        return rc;
     if (k > 0)
         mg->steps++;
     tr->N = k;
@@ -133,8 +141,8 @@ static int observe(void *ctx, size_t k, double t, const double *y, double h,
         slot = 0;
     else
         return 0;
-    if (reserve_states(tr, slot + 1) != AMAML_OK)
-        return -1;
+    if ((rc = reserve_states(tr, slot + 1)) != AMAML_OK)
+        return rc;
     memcpy(state(tr, slot), y, tr->P * sizeof *y);
     return 0;
 }
@@ -166,8 +174,6 @@ int meta_traj_forward(struct amaml_meta *mg, struct amaml_ode *ode, double beta,
     } else {
         rc = amaml_ode_solve_fixed(ode, rhs, mg, 0.0, tr->h, nsteps, uN, observe, mg);
     }
-    if (rc == AMAML_ECALLBACK && mg->cb_status != AMAML_OK)
-        rc = mg->cb_status; /* the objective's own failure, not the solver's wrapper */
     if (rc == AMAML_OK)
         rc = reserve_states(tr, states_needed(tr));
     return rc;
@@ -180,11 +186,9 @@ static int replay(struct amaml_meta *mg, size_t k, double *y)
 {
     struct meta_traj *tr = &mg->traj;
 
-    int rc;
-
     mg->steps++;
-    rc = amaml_ode_step(tr->ode, rhs, mg, meta_traj_time(tr, k), step_size(tr, k), y, NULL);
-    return rc == AMAML_ECALLBACK && mg->cb_status != AMAML_OK ? mg->cb_status : rc;
+    return amaml_ode_step(tr->ode, rhs, mg, meta_traj_time(tr, k), meta_traj_step(tr, k), y,
+                          NULL);
 }
 
 static int advance(struct amaml_meta *mg, size_t from, size_t to, double *y)

@@ -221,6 +221,13 @@ static int all_finite(size_t dim, const double *v)
     return 1;
 }
 
+/* A callback that fails with a library status has recorded its own
+ * message, which says more than the solver could: both are kept. */
+static int passes_through(int rc)
+{
+    return rc < 0 && rc >= AMAML_ECALLBACK;
+}
+
 /* Calls the right-hand side and turns its failure into a status naming t. */
 static int eval(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, double t, const double *y,
                 double *dydt)
@@ -228,6 +235,8 @@ static int eval(struct amaml_ode *ode, amaml_ode_rhs f, void *ctx, double t, con
     int rc = f(ctx, t, y, dydt);
 
     ode->nevals++;
+    if (passes_through(rc))
+        return rc;
     if (rc != 0)
         return amaml_fail(AMAML_ECALLBACK, "the ODE right-hand side returned %d at t = %.17g", rc,
                           t);
@@ -312,6 +321,8 @@ static int observe(const struct amaml_ode *ode, amaml_ode_observer obs, void *ct
     if (!obs)
         return AMAML_OK;
     rc = obs(ctx, k, t, y, h, stages);
+    if (passes_through(rc))
+        return rc;
     if (rc != 0)
         return amaml_fail(AMAML_ECALLBACK, "the ODE observer returned %d at step %zu (t = %.17g)",
                           rc, k, t);
