@@ -12,14 +12,15 @@ ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL [cli] $*"; }
 
 # expect_status WANT DESCRIPTION -- CMD...: runs CMD, stdout and stderr to
-# $tmp/out and $tmp/err, and checks the exit status.
+# $tmp/out and $tmp/err, and checks the exit status. (Variables here start
+# with _ since sh functions share the caller's.)
 expect_status() {
-    want=$1 what=$2
+    _want=$1 _what=$2
     shift 3
     "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "$what: exit status $got, wanted $want"
+    _got=$?
+    if [ "$_got" -eq "$_want" ]; then ok; else
+        bad "$_what: exit status $_got, wanted $_want"
         sed 's/^/    /' "$tmp/err" | head -5
     fi
 }
@@ -34,8 +35,8 @@ expect_text() {
 
 # expect_lines FILE N DESCRIPTION: FILE has exactly N lines.
 expect_lines() {
-    n=$(wc -l <"$1")
-    if [ "$n" -eq "$2" ]; then ok; else bad "$3: $n lines, wanted $2"; fi
+    _n=$(wc -l <"$1")
+    if [ "$_n" -eq "$2" ]; then ok; else bad "$3: $_n lines, wanted $2"; fi
 }
 
 cli_summary() {
