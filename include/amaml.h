@@ -388,6 +388,65 @@ int amaml_read_csv(const char *path, size_t ncols, double **out, size_t *nrows,
  * in the same directory, flushed, then renamed over path. */
 int amaml_write_vector(const char *path, const double *v, size_t n);
 
+/* -------------------------------------------------------- task families */
+
+/*
+ * A meta-data set: meta-train and meta-test tasks of one family, with all
+ * inputs and targets standardized. Families:
+ *   sinusoid, cosmixture, alpine  synthetic regression in dim >= 1 inputs:
+ *       ntrain + ntest functions, each with a pool of `pool` support and
+ *       `pool` query candidates and a test grid (docs/tasks.md);
+ *   movielens (u.data), movielens1m (ratings.dat), jester (CSV)
+ *       meta collaborative filtering, each user a task: support, query and
+ *       test are drawn disjointly from the user's ratings.
+ * Everything is drawn from the seed: the same seed, the same data set.
+ */
+struct amaml_taskset_config {
+    const char *family;
+    size_t dim;            /* input dimension of the synthetic families (1) */
+    size_t shots, queries; /* support and query sizes of a task (50, 50) */
+    uint64_t seed;         /* (1) */
+    size_t ntrain, ntest;  /* tasks (100, 100); ratings: ntest users, rest train */
+    size_t pool;           /* synthetic candidates per pool (1000) */
+    const char *data;      /* path of a rating file (ratings families) */
+    size_t features;       /* ratings: SVD embedding dimension (100) */
+};
+
+enum amaml_split { AMAML_TRAIN = 0, AMAML_TEST = 1 };
+
+/* One drawn task, in buffers sized by amaml_task_alloc for its task set.
+ * x arrays are n x din row-major, y arrays n. base, if the family has a
+ * non-meta baseline (the item mean for ratings), is its prediction for each
+ * test point, else NULL. */
+struct amaml_task {
+    struct amaml_batch support, query, test;
+    const double *base;
+};
+
+struct amaml_taskset;
+
+void amaml_taskset_config_default(struct amaml_taskset_config *cfg);
+struct amaml_taskset *amaml_taskset_create(const struct amaml_taskset_config *cfg);
+void amaml_taskset_free(struct amaml_taskset *ts);
+const struct amaml_taskset_config *amaml_taskset_get_config(const struct amaml_taskset *ts);
+size_t amaml_taskset_din(const struct amaml_taskset *ts);
+size_t amaml_taskset_count(const struct amaml_taskset *ts, enum amaml_split split);
+/* The standard deviation of the raw targets: RMSE in the data's units is
+ * this times the RMSE of standardized predictions (the nRMSE). */
+double amaml_taskset_y_scale(const struct amaml_taskset *ts);
+/* A one-line description (sizes, users left out, ...), owned by ts. */
+const char *amaml_taskset_describe(const struct amaml_taskset *ts);
+
+/* Buffers able to hold any task of ts; amaml_task_free accepts NULL. */
+struct amaml_task *amaml_task_alloc(const struct amaml_taskset *ts);
+void amaml_task_free(struct amaml_task *task);
+
+/* Draws task `index` of split with rng: support and query always, the test
+ * set for AMAML_TEST. ts is only read, so threads may draw at once, each
+ * into its own task and with its own rng. */
+int amaml_taskset_draw(const struct amaml_taskset *ts, enum amaml_split split, size_t index,
+                       struct amaml_rng *rng, struct amaml_task *task);
+
 #ifdef __cplusplus
 }
 #endif
