@@ -1,14 +1,14 @@
 # amaml - build, test, install. `make help` lists the targets.
 #
 # Dependencies come from Debian packages through pkg-config: OpenBLAS (CBLAS)
-# for matrix products, LAPACKE for the SVD of the rating data, OpenMP for
-# threads. scripts/setup installs them on a fresh machine.
+# for matrix products, LAPACKE for the SVD of the rating data, zlib for the
+# checksums of model files, OpenMP for threads. scripts/setup installs them.
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
 PKG     ?= pkg-config
-DEPS    := openblas lapacke
+DEPS    := openblas lapacke zlib
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wundef -Wdouble-promotion
@@ -24,7 +24,7 @@ CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(shell $(PKG) --cflags $(
 LDLIBS  += $(shell $(PKG) --libs $(DEPS)) -fopenmp -lm
 
 LIB_SRC := $(sort $(wildcard src/core/*.c src/models/*.c src/ode/*.c src/meta/*.c \
-                             src/tasks/*.c src/io/*.c))
+                             src/tasks/*.c src/train/*.c src/io/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TST_SRC := $(sort $(wildcard tests/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -369,6 +369,13 @@ int amaml_meta_grad(struct amaml_meta *meta, const struct amaml_objective *obj,
                     const struct amaml_batch *query, double *grad,
                     struct amaml_meta_result *res);
 
+/* Adapts theta to the support set with the method's inner rule (amaml: the
+ * flow with its solver and prox; imaml: gradient steps with the lambda
+ * term; maml1: one step; the others: N gradient steps) and writes the
+ * adapted parameters into u. */
+int amaml_meta_adapt(struct amaml_meta *meta, const struct amaml_objective *obj,
+                     const double *theta, const struct amaml_batch *support, double *u);
+
 /* ------------------------------------------------------------ text I/O */
 
 /* Reads whitespace-separated numbers from path into a new array (*out,
@@ -437,6 +444,8 @@ double amaml_taskset_y_scale(const struct amaml_taskset *ts);
 /* A one-line description (sizes, users left out, ...), owned by ts. */
 const char *amaml_taskset_describe(const struct amaml_taskset *ts);
 
+/* The most rows a support, query or test set of ts can have. */
+size_t amaml_taskset_max_rows(const struct amaml_taskset *ts);
 /* Buffers able to hold any task of ts; amaml_task_free accepts NULL. */
 struct amaml_task *amaml_task_alloc(const struct amaml_taskset *ts);
 void amaml_task_free(struct amaml_task *task);
@@ -446,6 +455,136 @@ void amaml_task_free(struct amaml_task *task);
  * into its own task and with its own rng. */
 int amaml_taskset_draw(const struct amaml_taskset *ts, enum amaml_split split, size_t index,
                        struct amaml_rng *rng, struct amaml_task *task);
+
+/* -------------------------------------------------------- meta-training */
+
+enum amaml_optimizer { AMAML_SGD, AMAML_ADAM };
+
+struct amaml_train_config {
+    size_t meta_batch;         /* tasks a meta-step (5) */
+    enum amaml_optimizer opt;  /* meta-optimizer (SGD) */
+    double meta_lr;            /* (0.01) */
+    double adam_beta1, adam_beta2, adam_eps; /* (0.9, 0.999, 1e-8) */
+    size_t meta_steps;         /* planned meta-steps (1000) */
+    uint64_t seed;             /* initialization and task draws (1) */
+};
+
+void amaml_train_config_default(struct amaml_train_config *cfg);
+
+/*
+ * Everything a model file holds: the model, the task family it was trained
+ * on, the method and training settings, and the training state (step,
+ * random-number state, parameters, optimizer moments), so that a run can be
+ * resumed exactly and evaluated without repeating its options. The string
+ * fields of `task` and `meta` point into the char arrays of the struct.
+ */
+struct amaml_model {
+    char arch[128], act[16], loss[8];
+    char family[32], data[1024], method[16], solver[16], backward[16];
+    struct amaml_taskset_config task;
+    struct amaml_meta_config meta;
+    struct amaml_train_config train;
+    uint64_t step;
+    struct amaml_rng rng;
+    size_t nparam;
+    double *theta; /* [nparam], owned */
+    double *opt_m; /* [nparam] Adam moments (zeros for SGD), owned */
+    double *opt_v;
+};
+
+/* Fills m from the settings, copying strings in; parameters stay NULL. */
+int amaml_model_init(struct amaml_model *m, const struct amaml_mlp *mlp,
+                     const struct amaml_taskset_config *task,
+                     const struct amaml_meta_config *meta,
+                     const struct amaml_train_config *train);
+/* Writes m atomically (temporary file, flushed, renamed) with a CRC-32. */
+int amaml_model_save(const struct amaml_model *m, const char *path);
+/* Reads a model file; rejects another format version, a bad checksum, a
+ * truncated file or counts that do not match the architecture, naming the
+ * file and line. On failure m is left empty. */
+int amaml_model_load(const char *path, struct amaml_model *m);
+void amaml_model_clear(struct amaml_model *m);
+/* The MLP a model file describes (amaml_mlp_free it). */
+struct amaml_mlp *amaml_model_mlp(const struct amaml_model *m);
+
+/* What one meta-step did. */
+struct amaml_step_stats {
+    uint64_t step;        /* meta-steps done after this one */
+    double loss;          /* mean meta-loss over the meta-batch */
+    double grad_norm;     /* norm of the averaged meta-gradient */
+    double dJdT;          /* mean horizon gradient */
+    size_t grads, hvps;   /* summed over the meta-batch */
+    size_t state_bytes;   /* peak over the meta-batch's tasks */
+};
+
+struct amaml_trainer;
+
+/*
+ * A meta-training run on ts from the state in init: a fresh run if
+ * init->theta is NULL (parameters drawn from train.seed), else a resumed
+ * one. The tasks of a meta-batch run in parallel on up to `threads` OpenMP
+ * threads (0: the OpenMP default); results do not depend on the number of
+ * threads. ts is borrowed and must outlive the trainer.
+ */
+struct amaml_trainer *amaml_trainer_create(const struct amaml_model *init,
+                                           const struct amaml_taskset *ts, int threads);
+void amaml_trainer_free(struct amaml_trainer *tr);
+/* One meta-step. On divergence (a non-finite loss or gradient) it returns
+ * AMAML_ENONFINITE naming the meta-step and task, and leaves the state as
+ * it was before the step. */
+int amaml_trainer_step(struct amaml_trainer *tr, struct amaml_step_stats *stats);
+/* The current state, valid until the next step; save it with
+ * amaml_model_save. */
+const struct amaml_model *amaml_trainer_model(const struct amaml_trainer *tr);
+
+/* ---------------------------------------------------------- meta-testing */
+
+/*
+ * The meta-test protocol: for each meta-test task, draw its support set,
+ * fine-tune from the initialization on it (full batch, Adam with weight
+ * decay as in PyTorch, or SGD) and record the nRMSE on its test set every
+ * `every` steps; also the nRMSE after the method's own inner rule. The same
+ * for a random initialization, so that the gain of meta-learning shows.
+ * Draws are seeded per task, so every initialization sees the same tasks.
+ */
+struct amaml_eval_config {
+    size_t ntasks;        /* meta-test tasks used (0: all) */
+    enum amaml_optimizer adapt; /* (Adam) */
+    double adapt_lr;      /* (1e-3) */
+    double weight_decay;  /* (1e-6), added to the gradient as L2 */
+    size_t adapt_steps;   /* (1000) */
+    size_t every;         /* curve resolution in steps (10) */
+    uint64_t seed;        /* task draws and the random initialization (1) */
+    int threads;          /* (0: the OpenMP default) */
+};
+
+struct amaml_stat {
+    double mean, se; /* mean and its standard error over the tasks */
+};
+
+/* One initialization's results. */
+struct amaml_eval_arm {
+    size_t npoints;
+    size_t *steps;           /* [npoints] 0, every, 2 every, ..., adapt_steps */
+    struct amaml_stat *curve; /* [npoints] nRMSE */
+    struct amaml_stat inner_rule;
+};
+
+struct amaml_eval_result {
+    size_t ntasks;
+    double y_scale;            /* RMSE in data units = nRMSE * y_scale */
+    struct amaml_eval_arm meta, random_init;
+    int has_baseline;          /* the family's non-meta baseline (ratings: item mean) */
+    struct amaml_stat baseline;
+};
+
+void amaml_eval_config_default(struct amaml_eval_config *cfg);
+/* Evaluates theta (the architecture of mlp; inner rule from meta) on the
+ * meta-test tasks of ts. */
+int amaml_eval_run(const struct amaml_mlp *mlp, const double *theta,
+                   const struct amaml_meta_config *meta, const struct amaml_taskset *ts,
+                   const struct amaml_eval_config *cfg, struct amaml_eval_result *out);
+void amaml_eval_result_clear(struct amaml_eval_result *r);
 
 #ifdef __cplusplus
 }

@@ -199,6 +199,30 @@ int amaml_meta_grad(struct amaml_meta *mg, const struct amaml_objective *obj,
     return AMAML_OK;
 }
 
+int amaml_meta_adapt(struct amaml_meta *mg, const struct amaml_objective *obj,
+                     const double *theta, const struct amaml_batch *support, double *u)
+{
+    struct meta_task task = {obj, theta, support, support};
+    struct amaml_ode *ode;
+    double beta;
+    size_t nsteps;
+    int rc;
+
+    if (!mg || !obj || !theta || !support || !u)
+        return amaml_fail(AMAML_EINVAL, "amaml_meta_adapt: NULL argument");
+    if (obj->nparam != mg->P)
+        return amaml_fail(AMAML_EINVAL, "the objective has %zu parameters, the meta-gradient "
+                          "was made for %zu", obj->nparam, mg->P);
+    mg->task = &task;
+    mg->grads = mg->hvps = mg->steps = 0;
+    mg->method->inner(mg, &ode, &beta, &nsteps);
+    rc = meta_traj_forward(mg, ode, beta, nsteps, 0, mg->vec[5]);
+    mg->task = NULL;
+    if (rc == AMAML_OK)
+        memcpy(u, mg->vec[5], mg->P * sizeof *u);
+    return rc;
+}
+
 /* ------------------------------------------- counted objective */
 
 int meta_grad(struct amaml_meta *mg, const double *u, const struct amaml_batch *b,

@@ -27,6 +27,9 @@ struct meta_method {
     /* Writes the meta-gradient into grad and fills res (loss, dJdT). */
     int (*run)(struct amaml_meta *mg, const struct meta_task *task, double *grad,
                struct amaml_meta_result *res);
+    /* The method's inner rule: the scheme, proximal strength and steps with
+     * which it adapts theta to a task (amaml_meta_adapt). */
+    void (*inner)(struct amaml_meta *mg, struct amaml_ode **ode, double *beta, size_t *nsteps);
 };
 
 const struct meta_method *meta_method_find(const char *name);
@@ -118,6 +121,9 @@ int meta_adjoint_continuous(struct amaml_meta *mg, double beta, const double *uN
 int meta_flow_metagrad(struct amaml_meta *mg, struct amaml_ode *ode, double beta,
                        size_t nsteps, int discrete, double *grad,
                        struct amaml_meta_result *res);
+
+/* The inner rule of N plain gradient steps (fomaml, reptile). */
+void meta_inner_gd(struct amaml_meta *mg, struct amaml_ode **ode, double *beta, size_t *nsteps);
 
 /* Helpers on vectors of P doubles. */
 double meta_dot(const double *a, const double *b, size_t n);

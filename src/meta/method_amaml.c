@@ -16,6 +16,15 @@ static int amaml_run(struct amaml_meta *mg, const struct meta_task *task, double
                               c->adjoint == AMAML_ADJOINT_DISCRETE, grad, res);
 }
 
+static void amaml_inner(struct amaml_meta *mg, struct amaml_ode **ode, double *beta,
+                        size_t *nsteps)
+{
+    *ode = mg->fwd_ode;
+    *beta = mg->cfg.prox;
+    *nsteps = mg->cfg.steps;
+}
+
 const struct meta_method meta_method_amaml = {
     "amaml", "adjoint MAML: gradient flow, continuous or discrete adjoint", amaml_run,
+    amaml_inner,
 };

@@ -14,6 +14,15 @@ static int fomaml_run(struct amaml_meta *mg, const struct meta_task *task, doubl
     return rc ? rc : meta_grad(mg, uN, task->query, &res->loss, grad);
 }
 
+/* N plain gradient steps: the inner rule of fomaml and reptile. */
+void meta_inner_gd(struct amaml_meta *mg, struct amaml_ode **ode, double *beta, size_t *nsteps)
+{
+    *ode = mg->gd_ode;
+    *beta = 0;
+    *nsteps = mg->cfg.steps;
+}
+
 const struct meta_method meta_method_fomaml = {
     "fomaml", "first-order MAML: the query gradient after N gradient steps", fomaml_run,
+    meta_inner_gd,
 };

@@ -64,6 +64,15 @@ static int imaml_run(struct amaml_meta *mg, const struct meta_task *task, double
     return rc ? rc : conjugate_gradient(mg, u, b, grad);
 }
 
+static void imaml_inner(struct amaml_meta *mg, struct amaml_ode **ode, double *beta,
+                        size_t *nsteps)
+{
+    *ode = mg->gd_ode;
+    *beta = mg->cfg.imaml_lambda;
+    *nsteps = mg->cfg.steps;
+}
+
 const struct meta_method meta_method_imaml = {
     "imaml", "implicit MAML: conjugate gradients on (I + H/lambda) x = grad", imaml_run,
+    imaml_inner,
 };

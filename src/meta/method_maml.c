@@ -21,10 +21,25 @@ static int maml1_run(struct amaml_meta *mg, const struct meta_task *task, double
     return meta_flow_metagrad(mg, mg->gd_ode, 0.0, 1, 1, grad, res);
 }
 
+static void maml_inner(struct amaml_meta *mg, struct amaml_ode **ode, double *beta,
+                       size_t *nsteps)
+{
+    *ode = mg->gd_ode;
+    *beta = 0;
+    *nsteps = mg->cfg.steps;
+}
+
+static void maml1_inner(struct amaml_meta *mg, struct amaml_ode **ode, double *beta,
+                        size_t *nsteps)
+{
+    maml_inner(mg, ode, beta, nsteps);
+    *nsteps = 1;
+}
+
 const struct meta_method meta_method_maml = {
-    "maml", "MAML: N gradient steps, exact second-order meta-gradient", maml_run,
+    "maml", "MAML: N gradient steps, exact second-order meta-gradient", maml_run, maml_inner,
 };
 
 const struct meta_method meta_method_maml1 = {
-    "maml1", "MAML with a single inner gradient step", maml1_run,
+    "maml1", "MAML with a single inner gradient step", maml1_run, maml1_inner,
 };

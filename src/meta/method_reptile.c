@@ -19,5 +19,5 @@ static int reptile_run(struct amaml_meta *mg, const struct meta_task *task, doub
 }
 
 const struct meta_method meta_method_reptile = {
-    "reptile", "Reptile: theta - u_N after N gradient steps", reptile_run,
+    "reptile", "Reptile: theta - u_N after N gradient steps", reptile_run, meta_inner_gd,
 };

@@ -101,6 +101,11 @@ double amaml_taskset_y_scale(const struct amaml_taskset *ts)
     return ts->y_scale;
 }
 
+size_t amaml_taskset_max_rows(const struct amaml_taskset *ts)
+{
+    return ts->max_task_rows;
+}
+
 const char *amaml_taskset_describe(const struct amaml_taskset *ts)
 {
     return ts->desc;
