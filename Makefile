@@ -22,6 +22,10 @@ ALL_CFLAGS += -Werror
 endif
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(shell $(PKG) --cflags $(DEPS))
 LDLIBS  += $(shell $(PKG) --libs $(DEPS)) -fopenmp -lm
+# The CLI alone writes and reads JSON (results), with Jansson.
+CLI_DEPS := jansson
+CLI_CPPFLAGS := $(shell $(PKG) --cflags $(CLI_DEPS))
+CLI_LDLIBS := $(shell $(PKG) --libs $(CLI_DEPS))
 
 LIB_SRC := $(sort $(wildcard src/core/*.c src/models/*.c src/ode/*.c src/meta/*.c \
                              src/tasks/*.c src/train/*.c src/io/*.c))
@@ -49,7 +53,9 @@ $(BUILD)/libamaml.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,$(SONAME) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/amaml: $(CLI_OBJ) $(BUILD)/libamaml.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(CLI_LDLIBS) $(LDLIBS)
+
+$(CLI_OBJ): CPPFLAGS += $(CLI_CPPFLAGS)
 
 $(BUILD)/amaml_tests: $(TST_OBJ) $(BUILD)/libamaml.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)

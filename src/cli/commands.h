@@ -7,5 +7,8 @@
 
 int cmd_gradcheck(int argc, char **argv);
 int cmd_metagrad(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

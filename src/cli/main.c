@@ -15,6 +15,9 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"gradcheck", cmd_gradcheck, "check a network's gradient and Hessian-vector products"},
+    {"train", cmd_train, "meta-train an initialization on a task family"},
+    {"eval", cmd_eval, "meta-test a trained model (nRMSE curves, JSON)"},
+    {"plot", cmd_plot, "PNG figures of eval.json curves or training losses"},
     {"metagrad", cmd_metagrad, "meta-gradient of one task from files, by any method"},
 };
 

@@ -5,7 +5,7 @@
  */
 #include "amaml.h"
 #include "cli/commands.h"
-#include "cli/opts.h"
+#include "cli/common.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -108,31 +108,9 @@ static void print_cost(const struct amaml_meta_config *c, const struct amaml_met
             "%zu bytes of states\n", r->grads, r->hvps, r->steps, r->state_bytes);
 }
 
-/* Options that only amaml uses must not be given to the other methods:
- * they would be silently ignored. */
-static int check_method_options(const char *method, const char *solver, const char *adjoint,
-                                const char *backward, double prox)
-{
-    const char *given = solver ? "--solver" : adjoint ? "--adjoint" : backward ? "--backward"
-                        : !isnan(prox) ? "--prox" : NULL;
-
-    if (strcmp(method, "amaml") != 0 && given)
-        return cli_error("metagrad", CLI_EXIT_USAGE, "%s applies to --method amaml only (%s "
-                         "takes plain gradient steps)", given, method);
-    if (adjoint && strcmp(adjoint, "continuous") && strcmp(adjoint, "discrete"))
-        return cli_error("metagrad", CLI_EXIT_USAGE, "--adjoint: unknown '%s' (continuous, "
-                         "discrete)", adjoint);
-    if (backward && adjoint && strcmp(adjoint, "discrete") == 0)
-        return cli_error("metagrad", CLI_EXIT_USAGE, "--backward applies to the continuous "
-                         "adjoint only");
-    return CLI_EXIT_OK;
-}
-
 struct metagrad_args {
-    const char *arch, *act, *loss, *params, *support, *query, *out, *ckpt;
-    const char *solver, *adjoint, *backward;
-    double prox;
-    struct amaml_meta_config cfg;
+    const char *arch, *act, *loss, *params, *support, *query, *out;
+    struct cli_method m;
 };
 
 static int run(struct metagrad_args *a, struct amaml_mlp *m)
@@ -151,7 +129,7 @@ static int run(struct metagrad_args *a, struct amaml_mlp *m)
         status = to_batch(t.s, t.ns, din, dy, &smem, &bs);
     if (status == CLI_EXIT_OK)
         status = to_batch(t.q, t.nq, din, dy, &qmem, &bq);
-    if (status == CLI_EXIT_OK && !(mg = amaml_meta_create(&a->cfg, P)))
+    if (status == CLI_EXIT_OK && !(mg = amaml_meta_create(&a->m.cfg, P)))
         status = cli_error("metagrad", CLI_EXIT_USAGE, "%s", amaml_errmsg());
     if (status == CLI_EXIT_OK && !(grad = malloc(P * sizeof *grad)))
         status = cli_error("metagrad", CLI_EXIT_FAIL, "out of memory");
@@ -160,7 +138,7 @@ static int run(struct metagrad_args *a, struct amaml_mlp *m)
     if (status == CLI_EXIT_OK && amaml_write_vector(a->out, grad, P) != AMAML_OK)
         status = cli_error("metagrad", CLI_EXIT_FAIL, "%s", amaml_errmsg());
     if (status == CLI_EXIT_OK)
-        print_cost(&a->cfg, &r);
+        print_cost(&a->m.cfg, &r);
 
     amaml_meta_free(mg);
     free(grad);
@@ -172,61 +150,31 @@ static int run(struct metagrad_args *a, struct amaml_mlp *m)
 
 int cmd_metagrad(int argc, char **argv)
 {
-    struct metagrad_args a = {"2-32-32-1", "tanh", "mse", NULL, NULL, NULL, NULL, "all",
-                              NULL, NULL, NULL, NAN, {0}};
-    struct amaml_meta_config *c = &a.cfg;
+    struct metagrad_args a = {"2-32-32-1", "tanh", "mse", NULL, NULL, NULL, NULL, {0}};
+    struct cli_opt opts[7 + CLI_METHOD_NOPTS] = {
+        {"arch", CLI_STR, &a.arch, "W-W-..", "widths, input to output (default 2-32-32-1)"},
+        {"act", CLI_STR, &a.act, "NAME", "tanh|relu|sigmoid|softplus (default tanh)"},
+        {"loss", CLI_STR, &a.loss, "NAME", "mse|ce (default mse)"},
+        {"params", CLI_STR, &a.params, "FILE", "initialization theta (required)"},
+        {"support", CLI_STR, &a.support, "FILE", "support set CSV (required)"},
+        {"query", CLI_STR, &a.query, "FILE", "query set CSV (required)"},
+        {"out", CLI_STR, &a.out, "FILE", "where to write the gradient (required)"},
+    };
+    size_t nopts = 7 + cli_method_options(&a.m, opts + 7);
     struct amaml_mlp *m;
     int rc;
 
-    amaml_meta_config_default(c);
-    {
-        const struct cli_opt opts[] = {
-            {"arch", CLI_STR, &a.arch, "W-W-..", "widths, input to output (default 2-32-32-1)"},
-            {"act", CLI_STR, &a.act, "NAME", "tanh|relu|sigmoid|softplus (default tanh)"},
-            {"loss", CLI_STR, &a.loss, "NAME", "mse|ce (default mse)"},
-            {"params", CLI_STR, &a.params, "FILE", "initialization theta (required)"},
-            {"support", CLI_STR, &a.support, "FILE", "support set CSV (required)"},
-            {"query", CLI_STR, &a.query, "FILE", "query set CSV (required)"},
-            {"out", CLI_STR, &a.out, "FILE", "where to write the gradient (required)"},
-            {"method", CLI_STR, &c->method, "NAME",
-             "amaml|maml|maml1|fomaml|reptile|imaml (default amaml)"},
-            {"solver", CLI_STR, &a.solver, "NAME",
-             "amaml forward: euler|heun|rk4|rk38|dopri5 (default rk4)"},
-            {"adjoint", CLI_STR, &a.adjoint, "KIND", "amaml: continuous|discrete (default "
-             "continuous)"},
-            {"backward", CLI_STR, &a.backward, "NAME",
-             "continuous adjoint scheme: euler|heun|rk4 (default euler)"},
-            {"steps", CLI_SIZE, &c->steps, "N", "inner steps (default 100)"},
-            {"inner-lr", CLI_DOUBLE, &c->inner_lr, "H", "inner step size (default 0.01)"},
-            {"prox", CLI_DOUBLE, &a.prox, "BETA", "amaml proximal strength (default 0)"},
-            {"checkpoint", CLI_STR, &a.ckpt, "MODE", "all|every:K|binomial:C (default all)"},
-            {"rtol", CLI_DOUBLE, &c->rtol, "R", "dopri5 relative tolerance (default 1e-6)"},
-            {"atol", CLI_DOUBLE, &c->atol, "A", "dopri5 absolute tolerance (default 1e-9)"},
-            {"cg-steps", CLI_SIZE, &c->cg_steps, "K", "imaml CG iterations (default 5)"},
-            {"cg-damping", CLI_DOUBLE, &c->cg_damping, "D", "imaml CG damping (default 0)"},
-            {"imaml-lambda", CLI_DOUBLE, &c->imaml_lambda, "L",
-             "imaml regularization (default 1)"},
-        };
-
-        rc = cli_parse(argc, argv, "metagrad", synopsis, opts, sizeof opts / sizeof opts[0]);
-        if (rc != CLI_EXIT_OK)
-            return rc < 0 ? CLI_EXIT_OK : rc;
-    }
+    rc = cli_parse(argc, argv, "metagrad", synopsis, opts, nopts);
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
     if (!a.params || !a.support || !a.query || !a.out)
         return cli_error("metagrad", CLI_EXIT_USAGE, "--params, --support, --query and --out "
                          "are required");
-    if ((rc = check_method_options(c->method, a.solver, a.adjoint, a.backward, a.prox)))
-        return rc;
     if (strcmp(a.loss, "mse") != 0 && strcmp(a.loss, "ce") != 0)
         return cli_error("metagrad", CLI_EXIT_USAGE, "--loss: unknown loss '%s' (mse, ce)",
                          a.loss);
-    if (amaml_checkpoint_parse(a.ckpt, &c->checkpoint, &c->checkpoint_arg) != AMAML_OK)
-        return cli_error("metagrad", CLI_EXIT_USAGE, "--checkpoint: %s", amaml_errmsg());
-    c->solver = a.solver ? a.solver : c->solver;
-    c->backward = a.backward ? a.backward : c->backward;
-    c->adjoint = a.adjoint && strcmp(a.adjoint, "discrete") == 0 ? AMAML_ADJOINT_DISCRETE
-                                                                 : AMAML_ADJOINT_CONTINUOUS;
-    c->prox = isnan(a.prox) ? 0 : a.prox;
+    if ((rc = cli_method_finish("metagrad", &a.m)) != CLI_EXIT_OK)
+        return rc;
 
     m = amaml_mlp_parse(a.arch, a.act, strcmp(a.loss, "ce") == 0 ? AMAML_CE : AMAML_MSE);
     if (!m)
