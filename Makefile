@@ -45,6 +45,11 @@ $(BUILD)/%.o: %.c include/amaml.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# The activation kernels are branch-free only if selects between computed
+# values may be evaluated speculatively: -fno-trapping-math lets the loops
+# vectorize and changes no result (FP exceptions are never trapped here).
+$(BUILD)/src/models/act.o: ALL_CFLAGS += -fno-trapping-math
+
 $(BUILD)/libamaml.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^

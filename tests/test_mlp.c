@@ -190,8 +190,49 @@ static void test_bad_input(void)
     amaml_mlp_free(NULL); /* free accepts NULL */
 }
 
+void act_tanh(size_t m, const double *z, double *a, double *d1, double *d2);
+void act_sigmoid(size_t m, const double *z, double *a, double *d1, double *d2);
+void act_softplus(size_t m, const double *z, double *a, double *d1, double *d2);
+
+/* The fast activations against glibc over [-30, 30] and a few extremes. */
+static void test_activation_accuracy(void)
+{
+    enum { M = 60001 };
+    static double z[M + 6], a[M + 6], d1[M + 6];
+    double wt = 0, ws = 0, wp = 0, wd = 0;
+    const double extremes[] = {1e-300, -1e-300, 1e-9, -800, 800, 0};
+
+    for (int i = 0; i < M; i++)
+        z[i] = -30 + 60.0 * i / (M - 1);
+    memcpy(z + M, extremes, sizeof extremes);
+    act_tanh(M + 6, z, a, NULL, NULL);
+    for (int i = 0; i < M + 6; i++)
+        wt = fmax(wt, fabs(a[i] - tanh(z[i])) / fmax(fabs(tanh(z[i])), 1e-300));
+    act_sigmoid(M + 6, z, a, d1, NULL);
+    for (int i = 0; i < M + 6; i++) {
+        double s = 1 / (1 + exp(-z[i]));
+
+        ws = fmax(ws, fabs(a[i] - s) / s);
+        wd = fmax(wd, fabs(d1[i] - s * (1 - s)));
+    }
+    act_softplus(M + 6, z, a, NULL, NULL);
+    for (int i = 0; i < M + 6; i++) {
+        double sp = z[i] > 0 ? z[i] + log1p(exp(-z[i])) : log1p(exp(z[i]));
+
+        wp = fmax(wp, fabs(a[i] - sp) / fmax(sp, 1e-300));
+    }
+    /* The design bound of act.c: a few ulp (2.2e-16 each). */
+    check_below("tanh within 4 ulp of glibc", wt, 4 * 2.3e-16, "act.c's error analysis");
+    check_below("sigmoid within 4 ulp of glibc", ws, 4 * 2.3e-16, "act.c's error analysis");
+    /* s (1 - s) from the value cancels where s -> 1: its error is absolute */
+    check_below("sigmoid' within 4e-16 absolute", wd, 4e-16, "rounding of 1 - s");
+    check_below("softplus within 4 ulp of glibc", wp, 4 * 2.3e-16, "act.c's error analysis");
+    check_note("max relative error: tanh %.2g, sigmoid %.2g, softplus %.2g", wt, ws, wp);
+}
+
 void test_mlp(void)
 {
+    test_activation_accuracy();
     test_layout();
     test_forward_by_hand();
     test_init();

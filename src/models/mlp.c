@@ -19,6 +19,7 @@
  * grows to the largest batch seen, so no call allocates once warmed up.
  */
 #include "core/error.h"
+#include "models/act.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -76,43 +77,15 @@ int amaml_act_parse(const char *name, enum amaml_act *act)
                       name ? name : "(null)");
 }
 
-/* a = act(z) for m values, with the first and second derivatives when
- * d1, d2 are not NULL. Each derivative is written in terms of the value
- * already computed, which is both cheaper and more accurate. */
+/* a = act(z) for m values (in place allowed), with the first and second
+ * derivatives when d1, d2 are not NULL (act.c). */
 static void act_eval(enum amaml_act act, size_t m, const double *z, double *a, double *d1,
                      double *d2)
 {
-    for (size_t i = 0; i < m; i++) {
-        double v, p, q;
+    static void (*const kernels[])(size_t, const double *, double *, double *, double *) = {
+        act_tanh, act_relu, act_sigmoid, act_softplus};
 
-        switch (act) {
-        case AMAML_TANH:
-            v = tanh(z[i]);
-            p = 1.0 - v * v;
-            q = -2.0 * v * p;
-            break;
-        case AMAML_RELU:
-            v = z[i] > 0 ? z[i] : 0.0;
-            p = z[i] > 0 ? 1.0 : 0.0;
-            q = 0.0;
-            break;
-        case AMAML_SIGMOID:
-            v = 1.0 / (1.0 + exp(-z[i]));
-            p = v * (1.0 - v);
-            q = p * (1.0 - 2.0 * v);
-            break;
-        default: /* softplus, log(1 + e^z) without overflow for large z */
-            v = z[i] > 0 ? z[i] + log1p(exp(-z[i])) : log1p(exp(z[i]));
-            p = 1.0 / (1.0 + exp(-z[i]));
-            q = p * (1.0 - p);
-            break;
-        }
-        a[i] = v;
-        if (d1)
-            d1[i] = p;
-        if (d2)
-            d2[i] = q;
-    }
+    kernels[act](m, z, a, d1, d2);
 }
 
 /* ---------------------------------------------------------- construction */
