@@ -433,6 +433,8 @@ struct amaml_task {
 struct amaml_taskset;
 
 void amaml_taskset_config_default(struct amaml_taskset_config *cfg);
+/* The name of the i-th family, NULL past the last (for listing). */
+const char *amaml_family_name(size_t i);
 struct amaml_taskset *amaml_taskset_create(const struct amaml_taskset_config *cfg);
 void amaml_taskset_free(struct amaml_taskset *ts);
 const struct amaml_taskset_config *amaml_taskset_get_config(const struct amaml_taskset *ts);
@@ -585,6 +587,46 @@ int amaml_eval_run(const struct amaml_mlp *mlp, const double *theta,
                    const struct amaml_meta_config *meta, const struct amaml_taskset *ts,
                    const struct amaml_eval_config *cfg, struct amaml_eval_result *out);
 void amaml_eval_result_clear(struct amaml_eval_result *r);
+
+/* ---------------------------------------------------------- rating data */
+
+/*
+ * Ratings read from a file as its publisher ships it. Layouts, by name:
+ *   movielens    MovieLens 100K u.data: user, item, rating 1-5, timestamp,
+ *                separated by tabs (Harper and Konstan 2015);
+ *   movielens1m  MovieLens 1M ratings.dat: UserID::MovieID::Rating::Timestamp;
+ *   jester       Jester-1 exported to CSV (Goldberg et al. 2001): a line per
+ *                user, the count of jokes rated, then 100 ratings in
+ *                [-10, 10] with 99 for "not rated", separated by commas
+ *                and/or blanks. The count is not compared with the ratings.
+ * Windows line endings, blank lines and a UTF-8 byte-order mark are
+ * accepted. Ids become dense indices in ascending order of id (Jester: the
+ * user id is the data line's number from 1, the item id the joke's 1-100),
+ * and the ratings are grouped by user, each user's in file order.
+ * The struct and its arrays belong to the library: read them, release them
+ * with amaml_ratings_free.
+ */
+struct amaml_ratings {
+    size_t n;           /* ratings */
+    size_t nusers;      /* users with at least one rating */
+    size_t nitems;      /* items with at least one rating */
+    size_t *user;       /* [n] dense user index, nondecreasing */
+    size_t *item;       /* [n] dense item index */
+    double *rating;     /* [n] */
+    size_t *user_start; /* [nusers + 1] user u's ratings: [user_start[u], user_start[u + 1]) */
+    size_t *user_id;    /* [nusers] the id in the file of each user */
+    size_t *item_id;    /* [nitems] the id in the file of each item */
+    double min, max;    /* the layout's rating scale */
+};
+
+/* Reads path in layout into a new *out (left alone on failure).
+ * AMAML_EINVAL for an unknown layout, AMAML_EIO if the file cannot be read,
+ * AMAML_EFORMAT with file:line and the value for a malformed line (a field
+ * that is not a number, too few or too many fields, a line of another
+ * layout), a rating off the scale, a user rating an item twice, or a file
+ * without ratings. */
+int amaml_ratings_load(const char *path, const char *layout, struct amaml_ratings **out);
+void amaml_ratings_free(struct amaml_ratings *r);
 
 #ifdef __cplusplus
 }

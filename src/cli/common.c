@@ -106,13 +106,29 @@ int cli_task_is_ratings(const char *family)
            strcmp(family, "jester") == 0;
 }
 
+static int check_family(const char *cmd, const char *family)
+{
+    char list[256] = "";
+
+    for (size_t i = 0; amaml_family_name(i); i++) {
+        if (strcmp(family, amaml_family_name(i)) == 0)
+            return CLI_EXIT_OK;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 amaml_family_name(i));
+    }
+    return cli_error(cmd, CLI_EXIT_USAGE, "--task: unknown family '%s' (%s)", family, list);
+}
+
 int cli_task_finish(const char *cmd, struct cli_task *t, char *arch, size_t size,
                     struct amaml_mlp **mlp)
 {
     struct amaml_taskset_config *c = &t->cfg;
-    int ratings = cli_task_is_ratings(c->family);
+    int ratings = cli_task_is_ratings(c->family), rc;
+    size_t din;
 
     c->seed = t->data_seed;
+    if ((rc = check_family(cmd, c->family)) != CLI_EXIT_OK)
+        return rc;
     if (ratings && !c->data)
         return cli_error(cmd, CLI_EXIT_USAGE, "--task %s needs --data FILE (see README: where "
                          "to get the data)", c->family);
@@ -125,6 +141,14 @@ int cli_task_finish(const char *cmd, struct cli_task *t, char *arch, size_t size
     *mlp = amaml_mlp_parse(arch, t->act, AMAML_MSE);
     if (!*mlp)
         return cli_error(cmd, CLI_EXIT_USAGE, "%s", amaml_errmsg());
+    din = ratings ? c->features : c->dim;
+    if (amaml_mlp_width(*mlp, 0) != din || amaml_mlp_width(*mlp, amaml_mlp_nwidths(*mlp) - 1)
+        != 1) {
+        amaml_mlp_free(*mlp);
+        *mlp = NULL;
+        return cli_error(cmd, CLI_EXIT_USAGE, "--arch %s: the tasks have %zu inputs and one "
+                         "output", arch, din);
+    }
     return CLI_EXIT_OK;
 }
 

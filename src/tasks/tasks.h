@@ -55,4 +55,28 @@ int taskset_add_rows(struct amaml_taskset *ts, const double *x, const double *y,
 /* Appends a task; all train tasks must come before the test tasks. */
 int taskset_add_task(struct amaml_taskset *ts, const struct task_entry *e, enum amaml_split s);
 
+/*
+ * What a rating family computes before it fills the table (ratings.c),
+ * apart so that the tests can check the split, the statistics and the
+ * features themselves. Meta-test task i is user test[i].
+ */
+struct ratings_parts {
+    struct amaml_ratings *data;
+    size_t *train, *test;        /* dense user indices of the tasks, in task order */
+    size_t ntrain, ntest, nleft; /* nleft: users left out for too few ratings */
+    double mean, sd;             /* of the meta-train ratings */
+    double *item_mean;           /* [nitems] over meta-train ratings; mean if none */
+    double *feat;                /* [nitems][din] standardized item features */
+    size_t din;
+};
+
+/* Loads cfg->data in the layout named cfg->family and computes the parts;
+ * on failure *p is left empty (ratings_parts_free accepts it). */
+int ratings_prepare(const struct amaml_taskset_config *cfg, struct ratings_parts *p);
+void ratings_parts_free(struct ratings_parts *p);
+/* The top k <= n right singular vectors of the m x n row-major R as the
+ * columns of V (n x k row-major), largest singular value first, each signed
+ * so that its entry of largest magnitude is positive. */
+int ratings_top_right_singular(const double *R, size_t m, size_t n, size_t k, double *V);
+
 #endif

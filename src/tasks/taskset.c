@@ -15,6 +15,11 @@ static const struct task_family *const families[] = {
 
 #define NFAMILIES (sizeof families / sizeof families[0])
 
+const char *amaml_family_name(size_t i)
+{
+    return i < NFAMILIES ? families[i]->name : NULL;
+}
+
 void amaml_taskset_config_default(struct amaml_taskset_config *cfg)
 {
     struct amaml_taskset_config d = {"cosmixture", 1, 50, 50, 1, 100, 100, 1000, NULL, 100};

@@ -324,19 +324,29 @@ static int check_sum(struct reader *r, char *buf, size_t len)
     return AMAML_OK;
 }
 
+/* The first line, before anything else: a file of another version may
+ * not even have a checksum where this one looks for it. */
+static int check_version(const struct reader *r)
+{
+    int version;
+
+    if (sscanf(r->p, MODEL_MAGIC " %d", &version) != 1)
+        return amaml_fail(AMAML_EFORMAT, "%s:1: not an amaml model file", r->path);
+    if (version != MODEL_VERSION)
+        return amaml_fail(AMAML_EFORMAT, "%s: model format version %d; this build reads "
+                          "version %d", r->path, version, MODEL_VERSION);
+    return AMAML_OK;
+}
+
 static int parse(struct reader *r, struct amaml_model *m)
 {
     struct field f[MAX_FIELDS];
     size_t nf = fields(m, f);
-    char *s = next_line(r);
-    int version, rc = AMAML_OK;
+    char *s = next_line(r); /* the version line, checked */
+    int rc = AMAML_OK;
     struct amaml_mlp *mlp;
 
-    if (!s || sscanf(s, MODEL_MAGIC " %d", &version) != 1)
-        return bad(r, "not an amaml model file", s);
-    if (version != MODEL_VERSION)
-        return amaml_fail(AMAML_EFORMAT, "%s: model format version %d; this build reads "
-                          "version %d", r->path, version, MODEL_VERSION);
+    (void)s;
     for (size_t i = 0; i < nf && rc == AMAML_OK; i++)
         rc = parse_field(r, &f[i]);
     if (rc != AMAML_OK)
@@ -409,7 +419,10 @@ int amaml_model_load(const char *path, struct amaml_model *m)
     if ((rc = slurp(path, &buf, &len)) != AMAML_OK)
         return rc;
     r.p = buf;
-    rc = check_sum(&r, buf, len);
+    r.end = buf + len;
+    rc = check_version(&r);
+    if (rc == AMAML_OK)
+        rc = check_sum(&r, buf, len);
     if (rc == AMAML_OK)
         rc = parse(&r, m);
     free(buf);
