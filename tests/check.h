@@ -38,5 +38,6 @@ void test_mlp(void);
 void test_objective(void);
 void test_ode(void);
 void test_meta(void);
+void test_ratings(void);
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
     {"objective", test_objective},
     {"ode", test_ode},
     {"meta", test_meta},
+    {"ratings", test_ratings},
 };
 
 int main(int argc, char **argv)

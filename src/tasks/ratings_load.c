@@ -173,7 +173,8 @@ static int short_decimal(const char *s, const char *e, double *v)
         if (*p < '0' || *p > '9' || ++digits > 15)
             return -1;
         m = 10 * m + (*p - '0');
-        frac += frac >= 0;
+        if (frac >= 0)
+            frac++;
     }
     *v = (double)m / pow10[frac > 0 ? frac : 0];
     *v = neg ? -*v : *v;
@@ -425,7 +426,8 @@ static int read_lines(struct loader *ld, FILE *fp)
             char *q = cap < SIZE_MAX / 4 ? realloc(buf, 2 * cap + 1) : NULL;
 
             if (!q)
-                rc = amaml_fail(AMAML_ENOMEM, "%s:%zu: line too long", ld->path, ld->line + 1);
+                rc = amaml_fail(AMAML_ENOMEM, "%s:%zu: out of memory for a line of over %zu "
+                                "bytes", ld->path, ld->line + 1, cap);
             else
                 buf = q, cap *= 2;
         }
@@ -446,6 +448,8 @@ struct idmap {
     size_t cap, n;
 };
 
+/* Fibonacci hashing: the middle bits of the product depend on every low
+ * bit of the id, so consecutive ids, the usual case, spread out. */
 static size_t slot_of(const struct idmap *m, size_t id)
 {
     size_t h = (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> 17) & (m->cap - 1);
