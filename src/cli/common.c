@@ -48,8 +48,8 @@ int cli_method_finish(const char *cmd, struct cli_method *m)
                         : m->backward ? "--backward" : !isnan(m->prox) ? "--prox" : NULL;
 
     if (strcmp(c->method, "amaml") != 0 && given)
-        return cli_error(cmd, CLI_EXIT_USAGE, "%s applies to --method amaml only (%s takes "
-                         "plain gradient steps)", given, c->method);
+        return cli_error(cmd, CLI_EXIT_USAGE, "%s applies to --method amaml only (%s adapts "
+                         "by gradient steps)", given, c->method);
     if (m->adjoint && strcmp(m->adjoint, "continuous") && strcmp(m->adjoint, "discrete"))
         return cli_error(cmd, CLI_EXIT_USAGE, "--adjoint: unknown '%s' (continuous, "
                          "discrete)", m->adjoint);

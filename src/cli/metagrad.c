@@ -97,7 +97,8 @@ static int to_batch(const double *rows, size_t n, size_t din, size_t dy, double 
 
 static void print_cost(const struct amaml_meta_config *c, const struct amaml_meta_result *r)
 {
-    fprintf(stderr, "metagrad %s: N = %zu, h = %g", c->method, c->steps, c->inner_lr);
+    fprintf(stderr, "metagrad %s: N = %zu, h = %g", c->method,
+            strcmp(c->method, "maml1") == 0 ? 1 : c->steps, c->inner_lr);
     if (strcmp(c->method, "amaml") == 0)
         fprintf(stderr, ", %s forward, %s adjoint%s%s, prox %g", c->solver,
                 c->adjoint == AMAML_ADJOINT_DISCRETE ? "discrete" : "continuous",

@@ -245,6 +245,12 @@ int amaml_eval_run(const struct amaml_mlp *mlp, const double *theta,
     /* 1. settings and memory */
     if ((rc = check_eval_config(cfg, amaml_taskset_count(ts, AMAML_TEST))) != AMAML_OK)
         return rc;
+    if (amaml_mlp_width(mlp, 0) != amaml_taskset_din(ts) ||
+        amaml_mlp_width(mlp, amaml_mlp_nwidths(mlp) - 1) != 1)
+        return amaml_fail(AMAML_EINVAL, "the model takes %zu inputs to %zu outputs; the tasks "
+                          "have %zu inputs and one output", amaml_mlp_width(mlp, 0),
+                          amaml_mlp_width(mlp, amaml_mlp_nwidths(mlp) - 1),
+                          amaml_taskset_din(ts));
     run.ntasks = cfg->ntasks ? cfg->ntasks : amaml_taskset_count(ts, AMAML_TEST);
     run.npoints = cfg->adapt_steps / cfg->every + 1;
     run.curves = malloc(2 * run.ntasks * run.npoints * sizeof *run.curves);
