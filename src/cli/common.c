@@ -173,13 +173,25 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* mkdir -p: each prefix ending at a '/' first, then the whole path. */
 int cli_make_dir(const char *cmd, const char *path)
 {
+    char buf[4096];
     struct stat st;
+    size_t n = strlen(path);
 
-    if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &st) == 0 &&
-                                   S_ISDIR(st.st_mode)))
-        return CLI_EXIT_OK;
-    return cli_error(cmd, CLI_EXIT_FAIL, "%s: cannot create the directory: %s", path,
-                     strerror(errno));
+    if (n >= sizeof buf)
+        return cli_error(cmd, CLI_EXIT_FAIL, "%s: path too long", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && !(errno == EEXIST && stat(buf, &st) == 0 &&
+                                        S_ISDIR(st.st_mode)))
+            return cli_error(cmd, CLI_EXIT_FAIL, "%s: cannot create the directory: %s", buf,
+                             strerror(errno));
+        buf[i] = path[i];
+    }
+    return CLI_EXIT_OK;
 }

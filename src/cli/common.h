@@ -42,7 +42,7 @@ int cli_task_is_ratings(const char *family);
 const char *cli_format_seconds(double s, char *buf, size_t size);
 /* Wall-clock seconds since an arbitrary origin. */
 double cli_now(void);
-/* Creates directory path (one level) if it does not exist. */
+/* Creates directory path and its parents where they do not exist. */
 int cli_make_dir(const char *cmd, const char *path);
 
 #endif
