@@ -39,5 +39,6 @@ void test_objective(void);
 void test_ode(void);
 void test_meta(void);
 void test_ratings(void);
+void test_train(void);
 
 #endif

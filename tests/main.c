@@ -18,6 +18,7 @@ static const struct {
     {"ode", test_ode},
     {"meta", test_meta},
     {"ratings", test_ratings},
+    {"train", test_train},
 };
 
 int main(int argc, char **argv)
