@@ -18,6 +18,7 @@ static const struct {
     {"train", cmd_train, "meta-train an initialization on a task family"},
     {"eval", cmd_eval, "meta-test a trained model (nRMSE curves, JSON)"},
     {"plot", cmd_plot, "PNG figures of eval.json curves or training losses"},
+    {"bench", cmd_bench, "cost of a meta-update against N, beside PyTorch"},
     {"info", cmd_info, "show what a model file holds"},
     {"metagrad", cmd_metagrad, "meta-gradient of one task from files, by any method"},
 };
