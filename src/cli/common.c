@@ -87,6 +87,7 @@ size_t cli_task_options(struct cli_task *t, struct cli_opt *o)
         {"ntrain", CLI_SIZE, &c->ntrain, "N", "synthetic meta-train functions (default 100)"},
         {"ntest", CLI_SIZE, &c->ntest, "N", "meta-test functions or users (default 100)"},
         {"pool", CLI_SIZE, &c->pool, "N", "synthetic candidates a pool (default 1000)"},
+        {"features", CLI_SIZE, &c->features, "F", "ratings: SVD item features (default 100)"},
         {"arch", CLI_STR, &t->arch, "W-W-..", "MLP widths (default D-32-32-1, ratings "
          "F-40-40-1)"},
         {"act", CLI_STR, &t->act, "NAME", "tanh|relu|sigmoid|softplus (default tanh)"},

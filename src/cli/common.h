@@ -30,7 +30,7 @@ struct cli_task {
     struct amaml_taskset_config cfg;
 };
 
-#define CLI_TASK_NOPTS 11
+#define CLI_TASK_NOPTS 12
 size_t cli_task_options(struct cli_task *t, struct cli_opt *opts);
 /* Fills in the architecture default; builds the MLP into *mlp. */
 int cli_task_finish(const char *cmd, struct cli_task *t, char *arch, size_t size,

@@ -242,9 +242,9 @@ static int train(const struct train_args *a, struct amaml_model *m, int resume)
     if (open_logs(&r, resume) != CLI_EXIT_OK)
         goto done;
     if (!a->quiet)
-        fprintf(stderr, "amaml train: %s; %s %s, %s; %s meta-steps %llu to %llu into %s\n",
+        fprintf(stderr, "amaml train: %s; %s %s, %s; %s %llu to %llu into %s\n",
                 amaml_taskset_describe(ts), m->arch, m->act, m->meta.method,
-                resume ? "resuming," : "", (unsigned long long)r.first,
+                resume ? "resuming, meta-steps" : "meta-steps", (unsigned long long)r.first,
                 (unsigned long long)r.last, a->out);
     rc = loop(&r, &status);
     if (rc == CLI_EXIT_OK && a->eval_every && !r.have_eval)
