@@ -65,6 +65,11 @@ $(CLI_OBJ): CPPFLAGS += $(CLI_CPPFLAGS)
 $(BUILD)/amaml_tests: $(TST_OBJ) $(BUILD)/libamaml.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# Timings of the MLP's gradient and HVP (docs/performance.md, "MLP kernels");
+# not part of `make test`.
+$(BUILD)/mlp_kernels: $(BUILD)/bench/mlp_kernels.o $(BUILD)/libamaml.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 # The unit suite, then the command-line tests (which need the built CLI);
 # one summary line "N passed, N failed" at the end.
 test: $(BUILD)/amaml_tests $(BUILD)/amaml

@@ -163,6 +163,19 @@ int amaml_mlp_hvp(struct amaml_mlp *mlp, const double *theta, const struct amaml
                   const double *v, double *hv, double *grad);
 /* The objective view of mlp; it borrows mlp, which must outlive it. */
 struct amaml_objective amaml_mlp_objective(struct amaml_mlp *mlp);
+/*
+ * The floating-point operations of one amaml_mlp_grad (*grad_flops) and one
+ * amaml_mlp_hvp (*hvp_flops, its gradient included) on n samples, for
+ * reporting achieved rates; either pointer may be NULL. Counted as the
+ * passes do the work: a multiply-add of a matrix product counts 2, any other
+ * arithmetic 1, the value of a hidden unit's activation a constant per unit
+ * and sample (40 for tanh and sigmoid, about what their exponential costs in
+ * act.c; 80 for softplus, which adds glibc's log1p; 1 for relu), act' 2 and
+ * act'' 2 more, and an exponential or logarithm of the cross-entropy 40.
+ * docs/performance.md lists the terms.
+ */
+void amaml_mlp_flops(const struct amaml_mlp *mlp, size_t n, double *grad_flops,
+                     double *hvp_flops);
 
 /* ---------------------------------------------------------- ODE solvers */
 

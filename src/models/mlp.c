@@ -566,6 +566,57 @@ int amaml_mlp_hvp(struct amaml_mlp *mlp, const double *theta, const struct amaml
     return AMAML_OK;
 }
 
+/* ------------------------------------------------------------ flop count */
+
+/* Flops of one activation value per unit and sample (amaml.h). */
+static double act_flops(enum amaml_act act)
+{
+    static const double per_unit[] = {40, 1, 40, 80}; /* tanh, relu, sigmoid, softplus */
+
+    return per_unit[act];
+}
+
+/*
+ * The terms, per layer of in x out with N = n samples (hidden: the layer has
+ * an activation after it; l > 0: it is not the first layer):
+ *   forward   Z 2 N in out; hidden: act N out (act + 2), HVP also act'' 2 N out
+ *   loss      MSE 4 N k (residual, square-add, scale); CE per entry 45
+ *             (shift, exp, sum, division, delta 2), per sample 42 (log, 2)
+ *   backward  gW 2 N in out, gb N out; l > 0: dA 2 N in out, .* act' N in
+ *   R-forward A V^T 2 N in out; l > 0: R(A) W^T 2 N in out; hidden: N out
+ *   R-loss    MSE N k; CE 5 N k
+ *   R-backward R(gW) 2 N in out, l > 0: 2 N in out more; R(gb) N out;
+ *             l > 0: R(dA) 4 N in out, R(delta) 4 N in
+ */
+void amaml_mlp_flops(const struct amaml_mlp *mlp, size_t n, double *grad_flops,
+                     double *hvp_flops)
+{
+    size_t L = mlp->nw - 1;
+    double N = (double)n, k = (double)mlp->w[L], g = 0, h = 0;
+
+    for (size_t l = 0; l < L; l++) {
+        double in = (double)mlp->w[l], out = (double)mlp->w[l + 1], mac = 2 * N * in * out;
+        int hidden = l + 1 < L, inner = l > 0;
+
+        g += mac + (hidden ? N * out * (act_flops(mlp->act) + 2) : 0);
+        g += mac + N * out + (inner ? mac + N * in : 0);
+        h += hidden ? 2 * N * out : 0;
+        h += mac + (inner ? mac : 0) + (hidden ? N * out : 0);
+        h += mac + (inner ? mac : 0) + N * out + (inner ? 2 * mac + 4 * N * in : 0);
+    }
+    if (mlp->loss == AMAML_MSE) {
+        g += 4 * N * k;
+        h += N * k;
+    } else {
+        g += 45 * N * k + 42 * N;
+        h += 5 * N * k;
+    }
+    if (grad_flops)
+        *grad_flops = g;
+    if (hvp_flops)
+        *hvp_flops = g + h;
+}
+
 /* --------------------------------------------------- the objective view */
 
 static int mlp_obj_grad(void *ctx, const double *u, const struct amaml_batch *batch,
