@@ -111,13 +111,11 @@ static int discrete_step(struct amaml_meta *mg, void *ctx, size_t k, const doubl
     return AMAML_OK;
 }
 
-int meta_adjoint_discrete(struct amaml_meta *mg, double beta, const double *uN,
-                          const double *aN, double *grad)
+int meta_adjoint_discrete(struct amaml_meta *mg, double beta, const double *aN, double *grad)
 {
     struct discrete d = {beta, mg->vec[10], mg->vec[11]};
     int rc;
 
-    (void)uN;
     memcpy(d.a, aN, mg->P * sizeof *d.a);
     memset(d.gth, 0, mg->P * sizeof *d.gth);
     rc = meta_traj_reverse(mg, discrete_step, &d);
@@ -235,15 +233,16 @@ static int continuous_step(struct amaml_meta *mg, void *ctx, size_t k, const dou
 }
 
 int meta_adjoint_continuous(struct amaml_meta *mg, double beta, const double *uN,
-                            const double *aN, double *grad)
+                            const double *fN, const double *aN, double *grad)
 {
     struct continuous c = {beta,        mg->vec[6], mg->vec[7], mg->vec[8], mg->vec[9],
-                           mg->vec[10], mg->vec[11], 0};
+                           mg->vec[10], mg->vec[11], 1};
     int rc;
 
     memcpy(c.a, aN, mg->P * sizeof *c.a);
     memset(c.q, 0, mg->P * sizeof *c.q);
     memcpy(c.unext, uN, mg->P * sizeof *c.unext);
+    memcpy(c.fnext, fN, mg->P * sizeof *c.fnext); /* computed already for dJ/dT */
     rc = meta_traj_reverse(mg, continuous_step, &c);
     if (rc != AMAML_OK)
         return rc;
@@ -284,8 +283,8 @@ int meta_flow_metagrad(struct amaml_meta *mg, struct amaml_ode *ode, double beta
     res->dJdT = meta_dot(aN, fN, P);
 
     /* 4. the adjoint, then the explicit term of J */
-    rc = discrete ? meta_adjoint_discrete(mg, beta, uN, aN, grad)
-                  : meta_adjoint_continuous(mg, beta, uN, aN, grad);
+    rc = discrete ? meta_adjoint_discrete(mg, beta, aN, grad)
+                  : meta_adjoint_continuous(mg, beta, uN, fN, aN, grad);
     if (rc != AMAML_OK)
         return rc;
     for (size_t p = 0; p < P; p++)

@@ -103,14 +103,14 @@ double meta_traj_step(const struct meta_traj *tr, size_t k);
 void meta_traj_release(struct meta_traj *tr);
 
 /*
- * The adjoint passes. On entry aN holds a(T) = dJ/du_N and uN the final
- * state; on return grad holds dJ/dtheta except the explicit term
- * -beta (u_N - theta), which the caller adds.
+ * The adjoint passes. On entry aN holds a(T) = dJ/du_N, and for the
+ * continuous one uN the final state and fN = f(u_N); on return grad holds
+ * dJ/dtheta except the explicit term -beta (u_N - theta), which the caller
+ * adds.
  */
-int meta_adjoint_discrete(struct amaml_meta *mg, double beta, const double *uN,
-                          const double *aN, double *grad);
+int meta_adjoint_discrete(struct amaml_meta *mg, double beta, const double *aN, double *grad);
 int meta_adjoint_continuous(struct amaml_meta *mg, double beta, const double *uN,
-                            const double *aN, double *grad);
+                            const double *fN, const double *aN, double *grad);
 
 /*
  * The whole flow meta-gradient: the forward solve of nsteps with ode and
