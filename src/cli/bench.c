@@ -79,26 +79,6 @@ static int variant_config(const struct bench_args *a, const char *v, size_t N,
     return c->method ? 0 : -1;
 }
 
-/* The flops of one gradient and one HVP of the MLP on n samples: 2 per
- * multiply-add of the matrix products (forward 1, backward 2 products a
- * layer; the HVP twice each, plus the R-forward), the elementwise work left
- * out, so the figure is a lower bound of the work done. */
-static void mlp_flops(const struct amaml_mlp *m, size_t n, double *gf, double *hf)
-{
-    double g = 0, h = 0;
-
-    for (size_t l = 0; l + 1 < amaml_mlp_nwidths(m); l++) {
-        double mac = (double)n * (double)amaml_mlp_width(m, l) *
-                     (double)amaml_mlp_width(m, l + 1);
-        int first = l == 0; /* no dA, and no R(A) term, for the first layer */
-
-        g += 2 * mac * (first ? 2 : 3);
-        h += 2 * mac * (first ? 2 : 3) + 2 * mac * (first ? 1 : 2) + 2 * mac * (first ? 1 : 4);
-    }
-    *gf = g;
-    *hf = h;
-}
-
 /* ------------------------------------------------- one configuration */
 
 struct case_data {
@@ -254,7 +234,7 @@ static int run_one(const struct bench_args *a)
     qsort(r.times, a->repeats, sizeof *r.times, cmp_double);
     med = a->repeats % 2 ? r.times[a->repeats / 2]
                          : 0.5 * (r.times[a->repeats / 2 - 1] + r.times[a->repeats / 2]);
-    mlp_flops(m, c.s[0].n, &gf, &hf);
+    amaml_mlp_flops(m, c.s[0].n, &gf, &hf);
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"median_s\": %.9g, \"min_s\": %.9g, \"peak_rss_bytes\": %ld, \"grads\": %zu, "
            "\"hvps\": %zu, \"state_bytes\": %zu, \"flops\": %.9g, \"meta_loss\": %.17g}\n",
