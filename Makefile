@@ -49,6 +49,9 @@ $(BUILD)/%.o: %.c include/amaml.h
 # values may be evaluated speculatively: -fno-trapping-math lets the loops
 # vectorize and changes no result (FP exceptions are never trapped here).
 $(BUILD)/src/models/act.o: ALL_CFLAGS += -fno-trapping-math
+# The MLP kernels must compute the same bits in each of their clones (AVX2
+# and baseline): no contraction of a * b + c into a fused multiply-add.
+$(BUILD)/src/models/mlp_kern.o: ALL_CFLAGS += -ffp-contract=off
 
 $(BUILD)/libamaml.a: $(LIB_OBJ)
 	rm -f $@

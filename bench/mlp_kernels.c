@@ -8,6 +8,9 @@
  *     build/mlp_kernels -s 201             more timed samples per figure
  *     build/mlp_kernels -c 1000 1-32-32-1:50
  *         no timing: 1000 calls of each, for valgrind --tool=callgrind
+ *     build/mlp_kernels -k                 no timing: the derivative checks
+ *         (amaml_check_derivatives) at each size, which reach the BLAS path
+ *         of the large layers that the unit tests do not
  *
  * Each figure is the median over samples of the time per call, a sample
  * timing enough back-to-back calls to last about 0.2 ms; the machine is
@@ -157,6 +160,23 @@ fail:
     return -1;
 }
 
+/* The derivative checks of c's objective at its parameters. */
+static int check_one(const char *spec, struct bench_case *c)
+{
+    struct amaml_objective obj = amaml_mlp_objective(c->mlp);
+    struct amaml_check_result r;
+    struct amaml_rng rng;
+
+    amaml_rng_seed(&rng, 7);
+    if (amaml_check_derivatives(&obj, c->theta, &c->batch, 0, &rng, &r) != AMAML_OK) {
+        fprintf(stderr, "mlp_kernels: %s\n", amaml_errmsg());
+        return -1;
+    }
+    printf("%-16s grad %.2e  hvp %.2e  sym %.2e\n", spec, r.grad_err, r.hvp_err,
+           r.symmetry_err);
+    return 0;
+}
+
 static int bench_one(const char *spec, int nsamples, long count)
 {
     struct bench_case c;
@@ -164,6 +184,12 @@ static int bench_one(const char *spec, int nsamples, long count)
 
     if (case_setup(spec, &c) != 0)
         return -1;
+    if (count < 0) {
+        int rc = check_one(spec, &c);
+
+        case_free(&c);
+        return rc;
+    }
     amaml_mlp_flops(c.mlp, c.batch.n, &fg, &fh);
     if (count > 0) { /* fixed work for callgrind */
         for (int hvp = 0; hvp < 2; hvp++)
@@ -201,14 +227,17 @@ int main(int argc, char **argv)
             nsamples = atoi(argv[first + 1]);
         } else if (strcmp(argv[first], "-c") == 0 && first + 1 < argc) {
             count = atol(argv[first + 1]);
+        } else if (strcmp(argv[first], "-k") == 0) {
+            count = -1;
+            first--;
         } else {
-            fprintf(stderr, "usage: mlp_kernels [-s samples] [-c calls] [ARCH:N ...]\n");
+            fprintf(stderr, "usage: mlp_kernels [-s samples] [-c calls | -k] [ARCH:N ...]\n");
             return 2;
         }
         first += 2;
     }
-    if (nsamples < 1) {
-        fprintf(stderr, "mlp_kernels: -s needs a positive number of samples\n");
+    if (nsamples < 1 || count < -1) {
+        fprintf(stderr, "mlp_kernels: -s and -c need positive numbers\n");
         return 2;
     }
     if (count == 0)

@@ -6,20 +6,28 @@
  * backward pass along a direction v.
  *
  * Notation for a batch of n samples and layers l = 0 .. L-1 with widths
- * in = w[l], out = w[l+1]:
- *     A_0 = X,  Z_l = A_l W_l^T + b_l,  A_{l+1} = act(Z_l) (hidden layers),
+ * in = w[l], out = w[l+1], written per sample as columns:
+ *     A_0 = X^T,  Z_l = W_l A_l + b_l,  A_{l+1} = act(Z_l) (hidden layers),
  *     output = Z_{L-1} (linear).
- * Backward: delta_l = dL/dZ_l, gW_l = delta_l^T A_l, gb_l = colsum(delta_l),
- *     dA_l = delta_l W_l, delta_{l-1} = dA_l .* act'(Z_{l-1}).
+ * Backward: delta_l = dL/dZ_l, gW_l = delta_l A_l^T, gb_l = delta_l 1,
+ *     dA_l = W_l^T delta_l, delta_{l-1} = dA_l .* act'(Z_{l-1}).
  * The R-pass differentiates every line above along v = (V_l, c_l), writing
  * R(.) for the directional derivative; each R-line sits beside the line it
  * differentiates.
  *
- * Matrix products go through CBLAS. Scratch memory belongs to the model and
- * grows to the largest batch seen, so no call allocates once warmed up.
+ * Per-sample matrices are kept feature-major, one row per unit and one
+ * column per sample (the transpose of the batch's layout), with rows ld
+ * apart, ld = n rounded up to MLP_KERN_LANES: every product then runs along
+ * contiguous rows of samples, whatever the widths (mlp_kern.h). The padding
+ * columns hold the network evaluated at input 0 (X^T's padding is zero) and
+ * their deltas are exactly zero, so they add nothing to a gradient.
+ * Products of small layers use the fused kernels of mlp_kern.c, large ones
+ * CBLAS (prod_* below). Scratch memory belongs to the model and grows to the
+ * largest batch seen, so no call allocates once warmed up.
  */
 #include "core/error.h"
 #include "models/act.h"
+#include "models/mlp_kern.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -42,17 +50,18 @@ struct amaml_mlp {
     enum amaml_act act;
     enum amaml_loss loss;
 
-    /* scratch, sized for cap samples */
+    /* scratch for cap samples; per-sample matrices are w x ld (see above) */
     size_t cap;
     double *mem;
-    double **a;      /* [nw - 1] A_l, n x w[l] (a[0] unused: X is borrowed) */
-    double **d1;     /* [nw - 1] act'(Z_{l-1}) for l >= 1, n x w[l] */
-    double **d2;     /* [nw - 1] act''(Z_{l-1}) for l >= 1, n x w[l] */
-    double **rz;     /* [nw - 1] R(Z_{l-1}) for l >= 1, n x w[l] */
-    double **ra;     /* [nw - 1] R(A_l) for l >= 1, n x w[l] */
-    double *out;     /* n x w[L] network output Z_{L-1} */
-    double *rout;    /* n x w[L] R(Z_{L-1}) */
-    double *delta[2], *rdelta[2]; /* n x maxw, ping-pong buffers */
+    double **a;      /* [nw - 1] A_l, w[l] x ld (a[0]: X^T) */
+    double **d1;     /* [nw - 1] act'(Z_{l-1}) for l >= 1, w[l] x ld */
+    double **d2;     /* [nw - 1] act''(Z_{l-1}) for l >= 1, w[l] x ld */
+    double **rz;     /* [nw - 1] R(Z_{l-1}) for l >= 1, w[l] x ld */
+    double **ra;     /* [nw - 1] R(A_l) for l >= 1, w[l] x ld */
+    double *out;     /* w[L] x ld network output Z_{L-1} */
+    double *rout;    /* w[L] x ld R(Z_{L-1}) */
+    double *delta[2], *rdelta[2]; /* maxw x ld, ping-pong buffers */
+    double *prob;    /* n x w[L] softmax (cross-entropy), sample-major */
     double *gtmp;    /* [nparam] the gradient when an HVP caller wants none */
 };
 
@@ -265,71 +274,193 @@ void amaml_mlp_init(const struct amaml_mlp *mlp, struct amaml_rng *rng, double *
     }
 }
 
-/* Grows the scratch memory to hold n samples; one block, views carved out. */
+/* The row stride of per-sample matrices for a batch of n. */
+static size_t mlp_ld(size_t n)
+{
+    return (n + MLP_KERN_LANES - 1) / MLP_KERN_LANES * MLP_KERN_LANES;
+}
+
+/* Grows the scratch memory to hold n samples; one block, views carved out,
+ * aligned so that rows of per-sample matrices start on 32-byte boundaries. */
 static int mlp_reserve(struct amaml_mlp *m, size_t n)
 {
-    size_t L = m->nw - 1, per = 0, off = 0;
+    size_t L = m->nw - 1, per = m->w[0], off = 0, ld, bytes;
     double *mem;
 
     if (n <= m->cap)
         return AMAML_OK;
     for (size_t l = 1; l < L; l++)
         per += 5 * m->w[l];          /* a, d1, d2, rz, ra */
-    per += 2 * m->w[L] + 4 * m->maxw; /* out, rout, delta x2, rdelta x2 */
-    if (n > SIZE_MAX / sizeof(double) / per)
+    per += 3 * m->w[L] + 4 * m->maxw; /* out, rout, prob, delta x2, rdelta x2 */
+    if (n > SIZE_MAX / sizeof(double) / per - 2 * MLP_KERN_LANES)
         return amaml_fail(AMAML_ENOMEM, "batch of %zu samples is too large", n);
-    mem = malloc(n * per * sizeof(double));
+    ld = mlp_ld(n);
+    bytes = (ld * per * sizeof(double) + 63) / 64 * 64; /* aligned_alloc wants a multiple */
+    mem = aligned_alloc(64, bytes);
     if (!mem)
         return amaml_fail(AMAML_ENOMEM, "out of memory for a batch of %zu samples", n);
 
     free(m->mem);
     m->mem = mem;
     m->cap = n;
+    m->a[0] = mem + off, off += ld * m->w[0];
     for (size_t l = 1; l < L; l++) {
-        m->a[l] = mem + off, off += n * m->w[l];
-        m->d1[l] = mem + off, off += n * m->w[l];
-        m->d2[l] = mem + off, off += n * m->w[l];
-        m->rz[l] = mem + off, off += n * m->w[l];
-        m->ra[l] = mem + off, off += n * m->w[l];
+        m->a[l] = mem + off, off += ld * m->w[l];
+        m->d1[l] = mem + off, off += ld * m->w[l];
+        m->d2[l] = mem + off, off += ld * m->w[l];
+        m->rz[l] = mem + off, off += ld * m->w[l];
+        m->ra[l] = mem + off, off += ld * m->w[l];
     }
-    m->out = mem + off, off += n * m->w[L];
-    m->rout = mem + off, off += n * m->w[L];
+    m->out = mem + off, off += ld * m->w[L];
+    m->rout = mem + off, off += ld * m->w[L];
+    m->prob = mem + off, off += ld * m->w[L];
     for (int k = 0; k < 2; k++) {
-        m->delta[k] = mem + off, off += n * m->maxw;
-        m->rdelta[k] = mem + off, off += n * m->maxw;
+        m->delta[k] = mem + off, off += ld * m->maxw;
+        m->rdelta[k] = mem + off, off += ld * m->maxw;
     }
     return AMAML_OK;
 }
 
-/* ------------------------------------------------------------ the passes */
+/* ---------------------------------------------------------- the products */
 
-/* Z = A W^T + b for one layer: A n x in, W out x in, Z n x out. */
-static void layer_affine(size_t n, size_t in, size_t out, const double *A, const double *W,
-                         const double *b, double *Z)
+/*
+ * Each product of a layer with in x out weights over ld columns goes to the
+ * kernels of mlp_kern.c when in * out * ld is at most MLP_BLAS_WORK, else to
+ * CBLAS. Measured on an AMD Zen 3 against OpenBLAS 0.3.21 (one thread): the
+ * kernels are 15-40% faster up to 1e5 (32 x 32 x 100), even at 2e5 (the
+ * 40 x 100 layer at 48 samples, 64 x 64 x 52), and 10-40% slower from 4e5
+ * (64 x 64 x 100, 128 x 128), where BLAS's fused multiply-adds and its cache
+ * blocking pay for its fixed costs (checks, packing copies, beta scaling,
+ * locks: microseconds a call). docs/performance.md, "MLP kernels".
+ */
+#ifndef MLP_BLAS_WORK
+#define MLP_BLAS_WORK 2e5
+#endif
+
+static int use_blas(size_t out, size_t in, size_t ld)
 {
-    for (size_t i = 0; i < n; i++)
-        memcpy(Z + i * out, b, out * sizeof *b);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0, A,
-                (int)in, W, (int)in, 1.0, Z, (int)out);
+    return (double)out * (double)in * (double)ld > MLP_BLAS_WORK;
 }
 
-/* Forward pass over x (n x w[0]); keeps A_l and act', act'' for the
- * backward and R passes (the second derivative only if want_d2). */
+/* Fills the rows of M[rows][ld] with v[row]. */
+static void fill_rows(size_t rows, size_t ld, const double *v, double *M)
+{
+    for (size_t j = 0; j < rows; j++)
+        for (size_t i = 0; i < ld; i++)
+            M[j * ld + i] = v[j];
+}
+
+/* Z = W A + b. */
+static void prod_affine(size_t out, size_t in, size_t ld, const double *W, const double *b,
+                        const double *A, double *Z)
+{
+    if (!use_blas(out, in, ld)) {
+        mlp_kern_affine(out, in, ld, W, b, A, Z);
+        return;
+    }
+    fill_rows(out, ld, b, Z);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)ld, (int)in, 1.0, W,
+                (int)in, A, (int)ld, 1.0, Z, (int)ld);
+}
+
+/* R(Z) = V A + c + W R(A); RA NULL means R(A) = 0 (the first layer). */
+static void prod_raffine(size_t out, size_t in, size_t ld, const double *W, const double *V,
+                         const double *c, const double *A, const double *RA, double *RZ)
+{
+    if (!RA || use_blas(out, in, ld))
+        prod_affine(out, in, ld, V, c, A, RZ);
+    else
+        mlp_kern_raffine(out, in, ld, W, V, c, A, RA, RZ);
+    if (RA && use_blas(out, in, ld))
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)ld, (int)in, 1.0,
+                    W, (int)in, RA, (int)ld, 1.0, RZ, (int)ld);
+}
+
+/* gW = D A^T, gb = D 1. */
+static void prod_wgrad(size_t out, size_t in, size_t ld, const double *D, const double *A,
+                       double *gW, double *gb)
+{
+    if (!use_blas(out, in, ld)) {
+        mlp_kern_wgrad(out, in, ld, D, A, gW, gb);
+        return;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)out, (int)in, (int)ld, 1.0, D,
+                (int)ld, A, (int)ld, 0.0, gW, (int)in);
+    mlp_kern_rowsums(out, ld, D, gb);
+}
+
+/* hW = RD A^T + D RA^T, hb = RD 1; RA NULL means R(A) = 0. */
+static void prod_rwgrad(size_t out, size_t in, size_t ld, const double *D, const double *RD,
+                        const double *A, const double *RA, double *hW, double *hb)
+{
+    if (!RA || use_blas(out, in, ld))
+        prod_wgrad(out, in, ld, RD, A, hW, hb);
+    else
+        mlp_kern_rwgrad(out, in, ld, D, RD, A, RA, hW, hb);
+    if (RA && use_blas(out, in, ld))
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)out, (int)in, (int)ld, 1.0,
+                    D, (int)ld, RA, (int)ld, 1.0, hW, (int)in);
+}
+
+/* P = (W^T D) .* d1. */
+static void prod_back(size_t out, size_t in, size_t ld, const double *W, const double *D,
+                      const double *d1, double *P)
+{
+    if (!use_blas(out, in, ld)) {
+        mlp_kern_back(out, in, ld, W, D, d1, P);
+        return;
+    }
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)ld, (int)out, 1.0, W,
+                (int)in, D, (int)ld, 0.0, P, (int)ld);
+    for (size_t i = 0; i < in * ld; i++)
+        P[i] *= d1[i];
+}
+
+/* dA = W^T D, R(dA) = W^T RD + V^T D; P = dA .* d1,
+ * RP = R(dA) .* d1 + dA .* d2 .* rz. */
+static void prod_rback(size_t out, size_t in, size_t ld, const double *W, const double *V,
+                       const double *D, const double *RD, const double *d1, const double *d2,
+                       const double *rz, double *P, double *RP)
+{
+    if (!use_blas(out, in, ld)) {
+        mlp_kern_rback(out, in, ld, W, V, D, RD, d1, d2, rz, P, RP);
+        return;
+    }
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)ld, (int)out, 1.0, W,
+                (int)in, D, (int)ld, 0.0, P, (int)ld);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)ld, (int)out, 1.0, W,
+                (int)in, RD, (int)ld, 0.0, RP, (int)ld);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)ld, (int)out, 1.0, V,
+                (int)in, D, (int)ld, 1.0, RP, (int)ld);
+    for (size_t i = 0; i < in * ld; i++) {
+        RP[i] = RP[i] * d1[i] + P[i] * d2[i] * rz[i];
+        P[i] *= d1[i];
+    }
+}
+
+/* ------------------------------------------------------------ the passes */
+
+/* Forward pass over x (n x w[0], sample-major); keeps A_l and act', act''
+ * for the backward and R passes (the second derivative only if want_d2). */
 static void mlp_forward_pass(struct amaml_mlp *m, const double *theta, const double *x,
                              size_t n, int want_d2)
 {
-    size_t L = m->nw - 1;
+    size_t L = m->nw - 1, ld = mlp_ld(n), din = m->w[0];
 
-    m->a[0] = (double *)(uintptr_t)x; /* read only: A_0 is never written */
+    for (size_t k = 0; k < din; k++) { /* A_0 = X^T, zero padding */
+        for (size_t i = 0; i < n; i++)
+            m->a[0][k * ld + i] = x[i * din + k];
+        for (size_t i = n; i < ld; i++)
+            m->a[0][k * ld + i] = 0;
+    }
     for (size_t l = 0; l < L; l++) {
-        const double *W = theta + m->woff[l];
-        const double *b = W + m->w[l + 1] * m->w[l];
+        size_t in = m->w[l], out = m->w[l + 1];
+        const double *W = theta + m->woff[l], *b = W + out * in;
         double *Z = l + 1 < L ? m->a[l + 1] : m->out;
 
-        layer_affine(n, m->w[l], m->w[l + 1], m->a[l], W, b, Z);
+        prod_affine(out, in, ld, W, b, m->a[l], Z);
         if (l + 1 < L)
-            act_eval(m->act, n * m->w[l + 1], Z, Z, m->d1[l + 1],
-                     want_d2 ? m->d2[l + 1] : NULL);
+            act_eval(m->act, out * ld, Z, Z, m->d1[l + 1], want_d2 ? m->d2[l + 1] : NULL);
     }
 }
 
@@ -346,39 +477,49 @@ static int check_labels(const struct amaml_batch *b, size_t k)
     return AMAML_OK;
 }
 
-/* The loss of the output and delta = dL/dZ_{L-1}. For cross-entropy the
- * softmax is kept in prob (n x k) for the R-pass. */
-static double loss_and_delta(const struct amaml_mlp *m, const struct amaml_batch *b,
-                             double *delta, double *prob)
+/* Zeroes the padding columns [n, ld) of M[rows][ld]. */
+static void zero_padding(size_t rows, size_t n, size_t ld, double *M)
 {
-    size_t n = b->n, k = m->w[m->nw - 1];
+    for (size_t j = 0; j < rows; j++)
+        for (size_t i = n; i < ld; i++)
+            M[j * ld + i] = 0;
+}
+
+/* The loss of the output and delta = dL/dZ_{L-1} (k x ld, zero padding).
+ * For cross-entropy the softmax is kept in m->prob for the R-pass. */
+static double loss_and_delta(const struct amaml_mlp *m, const struct amaml_batch *b,
+                             double *delta)
+{
+    size_t n = b->n, k = m->w[m->nw - 1], ld = mlp_ld(n);
     double sum = 0;
 
+    zero_padding(k, n, ld, delta);
     if (m->loss == AMAML_MSE) {
         double scale = 1.0 / ((double)n * (double)k);
 
-        for (size_t i = 0; i < n * k; i++) {
-            double r = m->out[i] - b->y[i];
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < k; j++) {
+                double r = m->out[j * ld + i] - b->y[i * k + j];
 
-            sum += r * r;
-            delta[i] = r * scale;
+                sum += r * r;
+                delta[j * ld + i] = r * scale;
+            }
         }
         return 0.5 * sum * scale;
     }
     for (size_t i = 0; i < n; i++) {
-        const double *z = m->out + i * k;
-        double *p = prob + i * k, zmax = z[0], s = 0;
+        double *p = m->prob + i * k, zmax = m->out[i], s = 0;
         size_t c = (size_t)b->y[i];
 
         for (size_t j = 1; j < k; j++)
-            zmax = z[j] > zmax ? z[j] : zmax;
+            zmax = m->out[j * ld + i] > zmax ? m->out[j * ld + i] : zmax;
         for (size_t j = 0; j < k; j++)
-            s += (p[j] = exp(z[j] - zmax));
+            s += (p[j] = exp(m->out[j * ld + i] - zmax));
         for (size_t j = 0; j < k; j++) {
             p[j] /= s;
-            delta[i * k + j] = (p[j] - (j == c)) / (double)n;
+            delta[j * ld + i] = (p[j] - (j == c)) / (double)n;
         }
-        sum += log(s) + zmax - z[c];
+        sum += log(s) + zmax - m->out[c * ld + i];
     }
     return sum / (double)n;
 }
@@ -390,71 +531,46 @@ static void mlp_backward_pass(struct amaml_mlp *m, const double *theta, size_t n
                               double *delta, double *rdelta, const double *v, double *grad,
                               double *hv)
 {
-    size_t L = m->nw - 1;
+    size_t L = m->nw - 1, ld = mlp_ld(n);
     int cur = 0;
 
     for (size_t l = L; l-- > 0;) {
         size_t in = m->w[l], out = m->w[l + 1];
         const double *W = theta + m->woff[l];
         double *gW = grad + m->woff[l], *gb = gW + out * in;
-        double *dA = m->delta[1 - cur], *rdA = m->rdelta[1 - cur];
+        double *P = m->delta[1 - cur], *RP = m->rdelta[1 - cur];
 
-        /* gW = delta^T A, gb = colsum(delta) */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0,
-                    delta, (int)out, m->a[l], (int)in, 0.0, gW, (int)in);
-        for (size_t j = 0; j < out; j++)
-            gb[j] = 0;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < out; j++)
-                gb[j] += delta[i * out + j];
-
-        if (v) { /* R(gW) = R(delta)^T A + delta^T R(A); R(gb) = colsum(R(delta)) */
+        /* gW = delta A^T, gb = delta 1 */
+        prod_wgrad(out, in, ld, delta, m->a[l], gW, gb);
+        if (v) { /* R(gW) = R(delta) A^T + delta R(A)^T; R(gb) = R(delta) 1 */
             double *hW = hv + m->woff[l], *hb = hW + out * in;
 
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n,
-                        1.0, rdelta, (int)out, m->a[l], (int)in, 0.0, hW, (int)in);
-            if (l > 0)
-                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in,
-                            (int)n, 1.0, delta, (int)out, m->ra[l], (int)in, 1.0, hW, (int)in);
-            for (size_t j = 0; j < out; j++)
-                hb[j] = 0;
-            for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < out; j++)
-                    hb[j] += rdelta[i * out + j];
+            prod_rwgrad(out, in, ld, delta, rdelta, m->a[l], l > 0 ? m->ra[l] : NULL, hW, hb);
         }
         if (l == 0)
             break;
 
-        /* dA = delta W; delta_{l-1} = dA .* act'(Z_{l-1}) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0,
-                    delta, (int)out, W, (int)in, 0.0, dA, (int)in);
-        if (v) { /* R(dA) = R(delta) W + delta V_l */
-            const double *V = v + m->woff[l];
-
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out,
-                        1.0, rdelta, (int)out, W, (int)in, 0.0, rdA, (int)in);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out,
-                        1.0, delta, (int)out, V, (int)in, 1.0, rdA, (int)in);
-        }
-        /* R(delta_{l-1}) = R(dA) .* act' + dA .* act'' .* R(Z_{l-1}) */
+        /* delta_{l-1} = (W^T delta) .* act'(Z_{l-1}), and with v
+         * R(delta_{l-1}) = R(dA) .* act' + dA .* act'' .* R(Z_{l-1}),
+         * R(dA) = W^T R(delta) + V^T delta */
         if (v)
-            for (size_t i = 0; i < n * in; i++)
-                rdA[i] = rdA[i] * m->d1[l][i] + dA[i] * m->d2[l][i] * m->rz[l][i];
-        for (size_t i = 0; i < n * in; i++)
-            dA[i] *= m->d1[l][i];
-        delta = dA;
-        rdelta = rdA;
+            prod_rback(out, in, ld, W, v + m->woff[l], delta, rdelta, m->d1[l], m->d2[l],
+                       m->rz[l], P, RP);
+        else
+            prod_back(out, in, ld, W, delta, m->d1[l], P);
+        delta = P;
+        rdelta = RP;
         cur = 1 - cur;
     }
 }
 
-/* The R-forward pass along v: R(Z_l) = R(A_l) W_l^T + A_l V_l^T + c_l, and
+/* The R-forward pass along v: R(Z_l) = W_l R(A_l) + V_l A_l + c_l, and
  * R(A_{l+1}) = act'(Z_l) .* R(Z_l); R(A_0) = 0 since the data do not
  * depend on the parameters. Needs the forward pass done. */
 static void mlp_rforward_pass(struct amaml_mlp *m, const double *theta, const double *v,
                               size_t n)
 {
-    size_t L = m->nw - 1;
+    size_t L = m->nw - 1, ld = mlp_ld(n);
 
     for (size_t l = 0; l < L; l++) {
         size_t in = m->w[l], out = m->w[l + 1];
@@ -462,38 +578,37 @@ static void mlp_rforward_pass(struct amaml_mlp *m, const double *theta, const do
         const double *V = v + m->woff[l], *c = V + out * in;
         double *RZ = l + 1 < L ? m->rz[l + 1] : m->rout;
 
-        layer_affine(n, in, out, m->a[l], V, c, RZ);
-        if (l > 0)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in,
-                        1.0, m->ra[l], (int)in, W, (int)in, 1.0, RZ, (int)out);
+        prod_raffine(out, in, ld, W, V, c, m->a[l], l > 0 ? m->ra[l] : NULL, RZ);
         if (l + 1 < L)
-            for (size_t i = 0; i < n * out; i++)
+            for (size_t i = 0; i < out * ld; i++)
                 m->ra[l + 1][i] = m->d1[l + 1][i] * RZ[i];
     }
 }
 
-/* R(delta) at the output. MSE: R(out) / (n k). Cross-entropy, per sample:
- * d(softmax)/dz applied to R(z), i.e. p .* (R(z) - p . R(z)), over n. */
-static void loss_rdelta(const struct amaml_mlp *m, size_t n, const double *prob,
-                        double *rdelta)
+/* R(delta) at the output (k x ld, zero padding). MSE: R(out) / (n k).
+ * Cross-entropy, per sample: d(softmax)/dz applied to R(z), i.e.
+ * p .* (R(z) - p . R(z)), over n. */
+static void loss_rdelta(const struct amaml_mlp *m, size_t n, double *rdelta)
 {
-    size_t k = m->w[m->nw - 1];
+    size_t k = m->w[m->nw - 1], ld = mlp_ld(n);
 
+    zero_padding(k, n, ld, rdelta);
     if (m->loss == AMAML_MSE) {
         double scale = 1.0 / ((double)n * (double)k);
 
-        for (size_t i = 0; i < n * k; i++)
-            rdelta[i] = m->rout[i] * scale;
+        for (size_t j = 0; j < k; j++)
+            for (size_t i = 0; i < n; i++)
+                rdelta[j * ld + i] = m->rout[j * ld + i] * scale;
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const double *p = prob + i * k, *rz = m->rout + i * k;
+        const double *p = m->prob + i * k;
         double dot = 0;
 
         for (size_t j = 0; j < k; j++)
-            dot += p[j] * rz[j];
+            dot += p[j] * m->rout[j * ld + i];
         for (size_t j = 0; j < k; j++)
-            rdelta[i * k + j] = p[j] * (rz[j] - dot) / (double)n;
+            rdelta[j * ld + i] = p[j] * (m->rout[j * ld + i] - dot) / (double)n;
     }
 }
 
@@ -509,6 +624,7 @@ static int check_batch(struct amaml_mlp *m, const struct amaml_batch *b)
 int amaml_mlp_forward(struct amaml_mlp *mlp, const double *theta, const double *x, size_t n,
                       double *out)
 {
+    size_t k = mlp->w[mlp->nw - 1], ld = mlp_ld(n);
     int rc;
 
     if (!theta || !x || !out || n == 0)
@@ -516,14 +632,15 @@ int amaml_mlp_forward(struct amaml_mlp *mlp, const double *theta, const double *
     if ((rc = mlp_reserve(mlp, n)) != AMAML_OK)
         return rc;
     mlp_forward_pass(mlp, theta, x, n, 0);
-    memcpy(out, mlp->out, n * mlp->w[mlp->nw - 1] * sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < k; j++)
+            out[i * k + j] = mlp->out[j * ld + i];
     return AMAML_OK;
 }
 
 int amaml_mlp_grad(struct amaml_mlp *mlp, const double *theta, const struct amaml_batch *batch,
                    double *loss, double *grad)
 {
-    double *prob;
     double val;
     int rc;
 
@@ -532,11 +649,8 @@ int amaml_mlp_grad(struct amaml_mlp *mlp, const double *theta, const struct amam
     if ((rc = check_batch(mlp, batch)) != AMAML_OK)
         return rc;
 
-    /* The softmax needs n x k scratch the backward pass does not use yet:
-     * rout is free until an R-pass. */
-    prob = mlp->rout;
     mlp_forward_pass(mlp, theta, batch->x, batch->n, 0);
-    val = loss_and_delta(mlp, batch, mlp->delta[0], prob);
+    val = loss_and_delta(mlp, batch, mlp->delta[0]);
     if (grad)
         mlp_backward_pass(mlp, theta, batch->n, mlp->delta[0], NULL, NULL, grad, NULL);
     if (loss)
@@ -547,7 +661,7 @@ int amaml_mlp_grad(struct amaml_mlp *mlp, const double *theta, const struct amam
 int amaml_mlp_hvp(struct amaml_mlp *mlp, const double *theta, const struct amaml_batch *batch,
                   const double *v, double *hv, double *grad)
 {
-    double *prob, *g = grad ? grad : mlp->gtmp;
+    double *g = grad ? grad : mlp->gtmp;
     int rc;
 
     if (!theta || !v || !hv)
@@ -555,13 +669,10 @@ int amaml_mlp_hvp(struct amaml_mlp *mlp, const double *theta, const struct amaml
     if ((rc = check_batch(mlp, batch)) != AMAML_OK)
         return rc;
 
-    /* The softmax goes to delta[1], which the backward pass first writes
-     * after loss_rdelta has read it. */
-    prob = mlp->delta[1];
     mlp_forward_pass(mlp, theta, batch->x, batch->n, 1);
-    loss_and_delta(mlp, batch, mlp->delta[0], prob);
+    loss_and_delta(mlp, batch, mlp->delta[0]);
     mlp_rforward_pass(mlp, theta, v, batch->n);
-    loss_rdelta(mlp, batch->n, prob, mlp->rdelta[0]);
+    loss_rdelta(mlp, batch->n, mlp->rdelta[0]);
     mlp_backward_pass(mlp, theta, batch->n, mlp->delta[0], mlp->rdelta[0], v, g, hv);
     return AMAML_OK;
 }
