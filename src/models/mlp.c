@@ -350,6 +350,15 @@ static void fill_rows(size_t rows, size_t ld, const double *v, double *M)
             M[j * ld + i] = v[j];
 }
 
+/* z = x .* y over m entries (the elementwise steps of the BLAS path); z may
+ * be y. (gcc 12 vectorizes a loop of unknown length at -O2 only when told.) */
+static void hadamard(size_t m, const double *x, const double *y, double *z)
+{
+#pragma omp simd
+    for (size_t i = 0; i < m; i++)
+        z[i] = x[i] * y[i];
+}
+
 /* Z = W A + b. */
 static void prod_affine(size_t out, size_t in, size_t ld, const double *W, const double *b,
                         const double *A, double *Z)
@@ -363,17 +372,22 @@ static void prod_affine(size_t out, size_t in, size_t ld, const double *W, const
                 (int)in, A, (int)ld, 1.0, Z, (int)ld);
 }
 
-/* R(Z) = V A + c + W R(A); RA NULL means R(A) = 0 (the first layer). */
+/* R(Z) = V A + c + W R(A), RA NULL meaning R(A) = 0 (the first layer);
+ * with d1 not NULL also RN = d1 .* R(Z). */
 static void prod_raffine(size_t out, size_t in, size_t ld, const double *W, const double *V,
-                         const double *c, const double *A, const double *RA, double *RZ)
+                         const double *c, const double *A, const double *RA, const double *d1,
+                         double *RZ, double *RN)
 {
-    if (!RA || use_blas(out, in, ld))
-        prod_affine(out, in, ld, V, c, A, RZ);
-    else
-        mlp_kern_raffine(out, in, ld, W, V, c, A, RA, RZ);
-    if (RA && use_blas(out, in, ld))
+    if (!use_blas(out, in, ld)) {
+        mlp_kern_raffine(out, in, ld, W, V, c, A, RA, d1, RZ, RN);
+        return;
+    }
+    prod_affine(out, in, ld, V, c, A, RZ);
+    if (RA)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)ld, (int)in, 1.0,
                     W, (int)in, RA, (int)ld, 1.0, RZ, (int)ld);
+    if (d1)
+        hadamard(out * ld, d1, RZ, RN);
 }
 
 /* gW = D A^T, gb = D 1. */
@@ -412,8 +426,7 @@ static void prod_back(size_t out, size_t in, size_t ld, const double *W, const d
     }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)ld, (int)out, 1.0, W,
                 (int)in, D, (int)ld, 0.0, P, (int)ld);
-    for (size_t i = 0; i < in * ld; i++)
-        P[i] *= d1[i];
+    hadamard(in * ld, d1, P, P);
 }
 
 /* dA = W^T D, R(dA) = W^T RD + V^T D; P = dA .* d1,
@@ -432,6 +445,7 @@ static void prod_rback(size_t out, size_t in, size_t ld, const double *W, const 
                 (int)in, RD, (int)ld, 0.0, RP, (int)ld);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)ld, (int)out, 1.0, V,
                 (int)in, D, (int)ld, 1.0, RP, (int)ld);
+#pragma omp simd
     for (size_t i = 0; i < in * ld; i++) {
         RP[i] = RP[i] * d1[i] + P[i] * d2[i] * rz[i];
         P[i] *= d1[i];
@@ -578,10 +592,8 @@ static void mlp_rforward_pass(struct amaml_mlp *m, const double *theta, const do
         const double *V = v + m->woff[l], *c = V + out * in;
         double *RZ = l + 1 < L ? m->rz[l + 1] : m->rout;
 
-        prod_raffine(out, in, ld, W, V, c, m->a[l], l > 0 ? m->ra[l] : NULL, RZ);
-        if (l + 1 < L)
-            for (size_t i = 0; i < out * ld; i++)
-                m->ra[l + 1][i] = m->d1[l + 1][i] * RZ[i];
+        prod_raffine(out, in, ld, W, V, c, m->a[l], l > 0 ? m->ra[l] : NULL,
+                     l + 1 < L ? m->d1[l + 1] : NULL, RZ, m->ra[l + 1]);
     }
 }
 

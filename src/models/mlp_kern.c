@@ -102,12 +102,15 @@ void mlp_kern_affine(size_t out, size_t in, size_t ld, const double *W, const do
 
 /* ------------------------------------- R(Z) = V A + c + W R(A), R-forward */
 
-KERN_TILE void raffine_tile(int R, int C, size_t in, size_t ld, const double *restrict W,
-                            const double *restrict V, const double *restrict c,
-                            const double *restrict A, const double *restrict RA,
-                            double *restrict RZ)
+/* With has_ra 0, R(A) = 0 (the first layer) and RA is not read; with d1
+ * not NULL the epilogue also writes RN = d1 .* R(Z), the next layer's R(A). */
+KERN_TILE void raffine_tile(int R, int C, int has_ra, size_t in, size_t ld,
+                            const double *restrict W, const double *restrict V,
+                            const double *restrict c, const double *restrict A,
+                            const double *restrict RA, const double *restrict d1,
+                            double *restrict RZ, double *restrict RN)
 {
-    vd acc[TR][TV], x[TV], rx[TV];
+    vd acc[TR][TV], x[TV], rx[TV], f;
 
     UNROLL(4) for (int r = 0; r < R; r++)
         UNROLL(2) for (int t = 0; t < C; t++)
@@ -115,43 +118,69 @@ KERN_TILE void raffine_tile(int R, int C, size_t in, size_t ld, const double *re
     for (size_t k = 0; k < in; k++) {
         UNROLL(2) for (int t = 0; t < C; t++) {
             VLOAD(x[t], A + k * ld + (size_t)t * NL);
-            VLOAD(rx[t], RA + k * ld + (size_t)t * NL);
+            if (has_ra)
+                VLOAD(rx[t], RA + k * ld + (size_t)t * NL);
         }
         UNROLL(4) for (int r = 0; r < R; r++) {
             double v = V[(size_t)r * in + k], w = W[(size_t)r * in + k];
 
             UNROLL(2) for (int t = 0; t < C; t++) {
                 acc[r][t] += v * x[t];
-                acc[r][t] += w * rx[t];
+                if (has_ra)
+                    acc[r][t] += w * rx[t];
             }
         }
     }
     UNROLL(4) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++)
-            VSTORE(RZ + (size_t)r * ld + (size_t)t * NL, acc[r][t]);
+        UNROLL(2) for (int t = 0; t < C; t++) {
+            size_t p = (size_t)r * ld + (size_t)t * NL;
+
+            VSTORE(RZ + p, acc[r][t]);
+            if (d1) {
+                VLOAD(f, d1 + p);
+                acc[r][t] *= f;
+                VSTORE(RN + p, acc[r][t]);
+            }
+        }
 }
 
-KERN_TILE void raffine_rows(int R, size_t in, size_t ld, const double *W, const double *V,
-                            const double *c, const double *A, const double *RA, double *RZ)
+KERN_TILE void raffine_rows(int R, int has_ra, size_t in, size_t ld, const double *W,
+                            const double *V, const double *c, const double *A,
+                            const double *RA, const double *d1, double *RZ, double *RN)
 {
     size_t i = 0;
 
     for (; i + TV * NL <= ld; i += TV * NL)
-        raffine_tile(R, TV, in, ld, W, V, c, A + i, RA + i, RZ + i);
+        raffine_tile(R, TV, has_ra, in, ld, W, V, c, A + i, RA + i, d1 ? d1 + i : NULL,
+                     RZ + i, d1 ? RN + i : NULL);
     if (i < ld)
-        raffine_tile(R, 1, in, ld, W, V, c, A + i, RA + i, RZ + i);
+        raffine_tile(R, 1, has_ra, in, ld, W, V, c, A + i, RA + i, d1 ? d1 + i : NULL,
+                     RZ + i, d1 ? RN + i : NULL);
 }
 
-KERN_CLONES
-void mlp_kern_raffine(size_t out, size_t in, size_t ld, const double *W, const double *V,
-                      const double *c, const double *A, const double *RA, double *RZ)
+KERN_TILE void raffine_all(int has_ra, size_t out, size_t in, size_t ld, const double *W,
+                           const double *V, const double *c, const double *A,
+                           const double *RA, const double *d1, double *RZ, double *RN)
 {
     size_t j = 0;
 
     for (; j + TR <= out; j += TR)
-        raffine_rows(TR, in, ld, W + j * in, V + j * in, c + j, A, RA, RZ + j * ld);
+        raffine_rows(TR, has_ra, in, ld, W + j * in, V + j * in, c + j, A, RA,
+                     d1 ? d1 + j * ld : NULL, RZ + j * ld, d1 ? RN + j * ld : NULL);
     for (; j < out; j++)
-        raffine_rows(1, in, ld, W + j * in, V + j * in, c + j, A, RA, RZ + j * ld);
+        raffine_rows(1, has_ra, in, ld, W + j * in, V + j * in, c + j, A, RA,
+                     d1 ? d1 + j * ld : NULL, RZ + j * ld, d1 ? RN + j * ld : NULL);
+}
+
+KERN_CLONES
+void mlp_kern_raffine(size_t out, size_t in, size_t ld, const double *W, const double *V,
+                      const double *c, const double *A, const double *RA, const double *d1,
+                      double *RZ, double *RN)
+{
+    if (RA)
+        raffine_all(1, out, in, ld, W, V, c, A, RA, d1, RZ, RN);
+    else
+        raffine_all(0, out, in, ld, W, V, c, A, A, d1, RZ, RN);
 }
 
 /* ------------------------------------------ gW = D A^T, gb = D 1, backward */

@@ -21,9 +21,11 @@ void mlp_kern_affine(size_t out, size_t in, size_t ld, const double *W, const do
                      const double *A, double *Z);
 
 /* R(Z)[out][ld] = V A + c + W R(A): the R-operator of mlp_kern_affine along
- * (V, c), with A, R(A) in x ld. */
+ * (V, c), with A, R(A) in x ld; RA NULL means R(A) = 0. If d1 (out x ld) is
+ * not NULL, also RN = d1 .* R(Z): the next layer's R(A) when d1 = act'(Z). */
 void mlp_kern_raffine(size_t out, size_t in, size_t ld, const double *W, const double *V,
-                      const double *c, const double *A, const double *RA, double *RZ);
+                      const double *c, const double *A, const double *RA, const double *d1,
+                      double *RZ, double *RN);
 
 /* gW[out][in] = D[out][ld] A[in][ld]^T and gb[out] = D 1: the weight and bias
  * gradients of a layer from its delta D. Sums over the columns run in
