@@ -254,18 +254,30 @@ KERN_TILE void wgrad_rows(int R, size_t in, size_t ld, const double *D, const do
         wgrad_tile(R, 1, in, ld, D, A + k * ld, gW + k);
 }
 
-/* The row sums of D[out][ld], in lanes as above. */
+/* The row sums of rows [0, R) of D, in lanes as above. R rows at once keep
+ * R additions in flight: one row alone waits on the latency of each add. */
+KERN_TILE void row_sums_tile(int R, size_t ld, const double *restrict D, double *restrict sum)
+{
+    vd acc[4], d;
+
+    UNROLL(4) for (int r = 0; r < R; r++)
+        acc[r] = (vd){0};
+    for (size_t i = 0; i < ld; i += NL)
+        UNROLL(4) for (int r = 0; r < R; r++) {
+            VLOAD(d, D + (size_t)r * ld + i);
+            acc[r] += d;
+        }
+    STORE_SUMS(R, acc, sum);
+}
+
 KERN_TILE void row_sums(size_t out, size_t ld, const double *restrict D, double *restrict sum)
 {
-    for (size_t j = 0; j < out; j++) {
-        vd acc = {0}, d;
+    size_t j = 0;
 
-        for (size_t i = 0; i < ld; i += NL) {
-            VLOAD(d, D + j * ld + i);
-            acc += d;
-        }
-        sum[j] = LANES_SUM(acc);
-    }
+    for (; j + 4 <= out; j += 4)
+        row_sums_tile(4, ld, D + j * ld, sum + j);
+    for (; j < out; j++)
+        row_sums_tile(1, ld, D + j * ld, sum + j);
 }
 
 KERN_CLONES
