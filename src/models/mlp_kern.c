@@ -288,7 +288,11 @@ void mlp_kern_rowsums(size_t out, size_t ld, const double *D, double *sum)
 
 /* Tiles of 3 rows of D by 4 of A: 12 accumulators, the most that fit in
  * the 16 AVX2 registers beside the loaded rows (measured best of 4 x 2,
- * 2 x 4, 4 x 3, 3 x 3 and 3 x 4). */
+ * 2 x 4, 4 x 3, 3 x 3 and 3 x 4).
+ * TODO: for a wide first layer with few samples (collaborative filtering:
+ * 100 inputs, 10-45 samples) the short dot products spend much of their time
+ * in lane reductions; gW_0 = D_0 X from the caller's sample-major X, vectors
+ * along the inputs, would have none, but needs a kernel with a column tail. */
 KERN_CLONES
 void mlp_kern_wgrad(size_t out, size_t in, size_t ld, const double *D, const double *A,
                     double *gW, double *gb)
