@@ -27,9 +27,8 @@
 #define SAMPLE_SECONDS 2e-4
 
 static const char *const default_cases[] = {
-    "1-32-32-1:50",  "1-32-32-1:100", "2-32-32-1:50",    "2-32-32-1:100",
-    "100-40-40-1:10", "100-40-40-1:25", "100-40-40-1:45", "1-128-128-1:50",
-    "1-128-128-1:100",
+    "1-32-32-1:50",   "1-32-32-1:100",  "2-32-32-1:50",   "2-32-32-1:100",   "100-40-40-1:10",
+    "100-40-40-1:25", "100-40-40-1:45", "1-128-128-1:50", "1-128-128-1:100",
 };
 
 /* One benchmark case: a model, its parameters, a direction and a batch. */
@@ -76,8 +75,7 @@ static int case_setup(const char *spec, struct bench_case *c)
     memset(c, 0, sizeof *c);
     if (!colon || (size_t)(colon - spec) >= sizeof arch || sscanf(colon + 1, "%zu", &n) != 1 ||
         n == 0) {
-        fprintf(stderr, "mlp_kernels: bad case '%s' (expected ARCH:N like 1-32-32-1:50)\n",
-                spec);
+        fprintf(stderr, "mlp_kernels: bad case '%s' (expected ARCH:N like 1-32-32-1:50)\n", spec);
         return -1;
     }
     memcpy(arch, spec, (size_t)(colon - spec));
@@ -172,8 +170,7 @@ static int check_one(const char *spec, struct bench_case *c)
         fprintf(stderr, "mlp_kernels: %s\n", amaml_errmsg());
         return -1;
     }
-    printf("%-16s grad %.2e  hvp %.2e  sym %.2e\n", spec, r.grad_err, r.hvp_err,
-           r.symmetry_err);
+    printf("%-16s grad %.2e  hvp %.2e  sym %.2e\n", spec, r.grad_err, r.hvp_err, r.symmetry_err);
     return 0;
 }
 
@@ -199,8 +196,8 @@ static int bench_one(const char *spec, int nsamples, long count)
                     case_free(&c);
                     return -1;
                 }
-        printf("%-16s %5zu  %ld grads (%.0f flops each), %ld hvps (%.0f flops each)\n",
-               spec, c.batch.n, count, fg, count, fh);
+        printf("%-16s %5zu  %ld grads (%.0f flops each), %ld hvps (%.0f flops each)\n", spec,
+               c.batch.n, count, fg, count, fh);
         case_free(&c);
         return 0;
     }
@@ -209,9 +206,9 @@ static int bench_one(const char *spec, int nsamples, long count)
         case_free(&c);
         return -1;
     }
-    printf("%-16s %6zu %9.2f %7.2f %7.2f %9.2f %7.2f %7.2f %6.2f\n", spec,
-           amaml_mlp_nparam(c.mlp), 1e6 * gmed, 1e6 * gmin, 1e-9 * fg / gmed, 1e6 * hmed,
-           1e6 * hmin, 1e-9 * fh / hmed, hmed / gmed);
+    printf("%-16s %6zu %9.2f %7.2f %7.2f %9.2f %7.2f %7.2f %6.2f\n", spec, amaml_mlp_nparam(c.mlp),
+           1e6 * gmed, 1e6 * gmin, 1e-9 * fg / gmed, 1e6 * hmed, 1e6 * hmin, 1e-9 * fh / hmed,
+           hmed / gmed);
     fflush(stdout);
     case_free(&c);
     return 0;

@@ -37,8 +37,6 @@
 #endif
 
 #define KERN_TILE static inline __attribute__((always_inline))
-#define KERN_PRAGMA(x) _Pragma(#x)
-#define UNROLL(n) KERN_PRAGMA(GCC unroll n)
 
 /* MLP_KERN_LANES doubles, the width of an AVX2 register. Loads and stores
  * go through memcpy, which compiles to unaligned vector moves. */
@@ -54,26 +52,32 @@ typedef double vd __attribute__((vector_size(MLP_KERN_LANES * sizeof(double))));
 
 /* Rows [0, R) and vectors of columns [0, C) of Z = W A + b. */
 KERN_TILE void affine_tile(int R, int C, size_t in, size_t ld, const double *restrict W,
-                           const double *restrict b, const double *restrict A,
-                           double *restrict Z)
+                           const double *restrict b, const double *restrict A, double *restrict Z)
 {
     vd acc[TR][TV], x[TV];
 
-    UNROLL(4) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++)
             acc[r][t] = (vd){0} + b[r];
     for (size_t k = 0; k < in; k++) {
-        UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++)
             VLOAD(x[t], A + k * ld + (size_t)t * NL);
-        UNROLL(4) for (int r = 0; r < R; r++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
             double w = W[(size_t)r * in + k];
 
-            UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 2
+            for (int t = 0; t < C; t++)
                 acc[r][t] += w * x[t];
         }
     }
-    UNROLL(4) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++)
             VSTORE(Z + (size_t)r * ld + (size_t)t * NL, acc[r][t]);
 }
 
@@ -112,27 +116,34 @@ KERN_TILE void raffine_tile(int R, int C, int has_ra, size_t in, size_t ld,
 {
     vd acc[TR][TV], x[TV], rx[TV], f;
 
-    UNROLL(4) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++)
             acc[r][t] = (vd){0} + c[r];
     for (size_t k = 0; k < in; k++) {
-        UNROLL(2) for (int t = 0; t < C; t++) {
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++) {
             VLOAD(x[t], A + k * ld + (size_t)t * NL);
             if (has_ra)
                 VLOAD(rx[t], RA + k * ld + (size_t)t * NL);
         }
-        UNROLL(4) for (int r = 0; r < R; r++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
             double v = V[(size_t)r * in + k], w = W[(size_t)r * in + k];
 
-            UNROLL(2) for (int t = 0; t < C; t++) {
+#pragma GCC unroll 2
+            for (int t = 0; t < C; t++) {
                 acc[r][t] += v * x[t];
                 if (has_ra)
                     acc[r][t] += w * rx[t];
             }
         }
     }
-    UNROLL(4) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++) {
             size_t p = (size_t)r * ld + (size_t)t * NL;
 
             VSTORE(RZ + p, acc[r][t]);
@@ -145,22 +156,22 @@ KERN_TILE void raffine_tile(int R, int C, int has_ra, size_t in, size_t ld,
 }
 
 KERN_TILE void raffine_rows(int R, int has_ra, size_t in, size_t ld, const double *W,
-                            const double *V, const double *c, const double *A,
-                            const double *RA, const double *d1, double *RZ, double *RN)
+                            const double *V, const double *c, const double *A, const double *RA,
+                            const double *d1, double *RZ, double *RN)
 {
     size_t i = 0;
 
     for (; i + TV * NL <= ld; i += TV * NL)
-        raffine_tile(R, TV, has_ra, in, ld, W, V, c, A + i, RA + i, d1 ? d1 + i : NULL,
-                     RZ + i, d1 ? RN + i : NULL);
+        raffine_tile(R, TV, has_ra, in, ld, W, V, c, A + i, RA + i, d1 ? d1 + i : NULL, RZ + i,
+                     d1 ? RN + i : NULL);
     if (i < ld)
-        raffine_tile(R, 1, has_ra, in, ld, W, V, c, A + i, RA + i, d1 ? d1 + i : NULL,
-                     RZ + i, d1 ? RN + i : NULL);
+        raffine_tile(R, 1, has_ra, in, ld, W, V, c, A + i, RA + i, d1 ? d1 + i : NULL, RZ + i,
+                     d1 ? RN + i : NULL);
 }
 
 KERN_TILE void raffine_all(int has_ra, size_t out, size_t in, size_t ld, const double *W,
-                           const double *V, const double *c, const double *A,
-                           const double *RA, const double *d1, double *RZ, double *RN)
+                           const double *V, const double *c, const double *A, const double *RA,
+                           const double *d1, double *RZ, double *RN)
 {
     size_t j = 0;
 
@@ -198,25 +209,29 @@ typedef long long vi __attribute__((vector_size(MLP_KERN_LANES * sizeof(long lon
 
 /* o = {LANES_SUM(a), LANES_SUM(b), LANES_SUM(c), LANES_SUM(d)}, the same
  * sums in the same order, with 6 vector operations instead of 12 scalar. */
-#define LANES_SUM4(a, b, c, d, o)                                                          \
-    do {                                                                                   \
-        vd ab_ = SHUFFLE(a, b, 0, 4, 2, 6) + SHUFFLE(a, b, 1, 5, 3, 7);                    \
-        vd cd_ = SHUFFLE(c, d, 0, 4, 2, 6) + SHUFFLE(c, d, 1, 5, 3, 7);                    \
-        (o) = SHUFFLE(ab_, cd_, 0, 1, 4, 5) + SHUFFLE(ab_, cd_, 2, 3, 6, 7);               \
+#define LANES_SUM4(a, b, c, d, o)                                                                  \
+    do {                                                                                           \
+        vd ab_ = SHUFFLE(a, b, 0, 4, 2, 6) + SHUFFLE(a, b, 1, 5, 3, 7);                            \
+        vd cd_ = SHUFFLE(c, d, 0, 4, 2, 6) + SHUFFLE(c, d, 1, 5, 3, 7);                            \
+        (o) = SHUFFLE(ab_, cd_, 0, 1, 4, 5) + SHUFFLE(ab_, cd_, 2, 3, 6, 7);                       \
     } while (0)
 
-/* Stores the S <= 4 sums of acc[0..S) at g. */
-#define STORE_SUMS(S, acc, g)                                                              \
-    do {                                                                                   \
-        if ((S) == 4) {                                                                    \
-            vd o_;                                                                         \
-                                                                                           \
-            LANES_SUM4((acc)[0], (acc)[1], (acc)[2], (acc)[3], o_);                        \
-            VSTORE(g, o_);                                                                 \
-        } else {                                                                           \
-            UNROLL(4) for (int s_ = 0; s_ < (S); s_++)                                     \
-                (g)[s_] = LANES_SUM((acc)[s_]);                                            \
-        }                                                                                  \
+/* Stores the S <= 4 sums of acc[0..S) at g (S a constant: the tests fold). */
+#define STORE_SUMS(S, acc, g)                                                                      \
+    do {                                                                                           \
+        if ((S) == 4) {                                                                            \
+            vd o_;                                                                                 \
+                                                                                                   \
+            LANES_SUM4((acc)[0], (acc)[1], (acc)[2], (acc)[3], o_);                                \
+            VSTORE(g, o_);                                                                         \
+        } else {                                                                                   \
+            if ((S) > 0)                                                                           \
+                (g)[0] = LANES_SUM((acc)[0]);                                                      \
+            if ((S) > 1)                                                                           \
+                (g)[1] = LANES_SUM((acc)[1]);                                                      \
+            if ((S) > 2)                                                                           \
+                (g)[2] = LANES_SUM((acc)[2]);                                                      \
+        }                                                                                          \
     } while (0)
 
 /* gW[r][s] for rows [0, R) of D and [0, S) of A: dot products over all ld
@@ -226,25 +241,31 @@ KERN_TILE void wgrad_tile(int R, int S, size_t in, size_t ld, const double *rest
 {
     vd acc[3][4], d[3], a[4];
 
-    UNROLL(3) for (int r = 0; r < R; r++)
-        UNROLL(4) for (int s = 0; s < S; s++)
+#pragma GCC unroll 3
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int s = 0; s < S; s++)
             acc[r][s] = (vd){0};
     for (size_t i = 0; i < ld; i += NL) {
-        UNROLL(3) for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int r = 0; r < R; r++)
             VLOAD(d[r], D + (size_t)r * ld + i);
-        UNROLL(4) for (int s = 0; s < S; s++)
+#pragma GCC unroll 4
+        for (int s = 0; s < S; s++)
             VLOAD(a[s], A + (size_t)s * ld + i);
-        UNROLL(3) for (int r = 0; r < R; r++)
-            UNROLL(4) for (int s = 0; s < S; s++)
+#pragma GCC unroll 3
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (int s = 0; s < S; s++)
                 acc[r][s] += d[r] * a[s];
     }
-    UNROLL(3) for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+    for (int r = 0; r < R; r++)
         STORE_SUMS(S, acc[r], gW + (size_t)r * in);
 }
 
 /* Rows [0, R) of D against every row of A. */
-KERN_TILE void wgrad_rows(int R, size_t in, size_t ld, const double *D, const double *A,
-                          double *gW)
+KERN_TILE void wgrad_rows(int R, size_t in, size_t ld, const double *D, const double *A, double *gW)
 {
     size_t k = 0;
 
@@ -260,10 +281,12 @@ KERN_TILE void row_sums_tile(int R, size_t ld, const double *restrict D, double 
 {
     vd acc[4], d;
 
-    UNROLL(4) for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
         acc[r] = (vd){0};
     for (size_t i = 0; i < ld; i += NL)
-        UNROLL(4) for (int r = 0; r < R; r++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
             VLOAD(d, D + (size_t)r * ld + i);
             acc[r] += d;
         }
@@ -294,8 +317,8 @@ void mlp_kern_rowsums(size_t out, size_t ld, const double *D, double *sum)
  * in lane reductions; gW_0 = D_0 X from the caller's sample-major X, vectors
  * along the inputs, would have none, but needs a kernel with a column tail. */
 KERN_CLONES
-void mlp_kern_wgrad(size_t out, size_t in, size_t ld, const double *D, const double *A,
-                    double *gW, double *gb)
+void mlp_kern_wgrad(size_t out, size_t in, size_t ld, const double *D, const double *A, double *gW,
+                    double *gb)
 {
     size_t j = 0;
 
@@ -316,24 +339,30 @@ KERN_TILE void rwgrad_tile(int R, int S, size_t in, size_t ld, const double *res
 {
     vd acc[2][4], d[2], rd[2], a, ra;
 
-    UNROLL(2) for (int r = 0; r < R; r++)
-        UNROLL(4) for (int s = 0; s < S; s++)
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int s = 0; s < S; s++)
             acc[r][s] = (vd){0};
     for (size_t i = 0; i < ld; i += NL) {
-        UNROLL(2) for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
+        for (int r = 0; r < R; r++) {
             VLOAD(d[r], D + (size_t)r * ld + i);
             VLOAD(rd[r], RD + (size_t)r * ld + i);
         }
-        UNROLL(4) for (int s = 0; s < S; s++) {
+#pragma GCC unroll 4
+        for (int s = 0; s < S; s++) {
             VLOAD(a, A + (size_t)s * ld + i);
             VLOAD(ra, RA + (size_t)s * ld + i);
-            UNROLL(2) for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
+            for (int r = 0; r < R; r++) {
                 acc[r][s] += rd[r] * a;
                 acc[r][s] += d[r] * ra;
             }
         }
     }
-    UNROLL(2) for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++)
         STORE_SUMS(S, acc[r], hW + (size_t)r * in);
 }
 
@@ -365,27 +394,33 @@ void mlp_kern_rwgrad(size_t out, size_t in, size_t ld, const double *D, const do
 /* ------------------------------------- P = (W^T D) .* act', backward */
 
 /* Rows [0, R) of P from columns [0, R) of W (W's column k at W + k). */
-KERN_TILE void back_tile(int R, int C, size_t out, size_t in, size_t ld,
-                         const double *restrict W, const double *restrict D,
-                         const double *restrict d1, double *restrict P)
+KERN_TILE void back_tile(int R, int C, size_t out, size_t in, size_t ld, const double *restrict W,
+                         const double *restrict D, const double *restrict d1, double *restrict P)
 {
     vd acc[TR][TV], x[TV], f;
 
-    UNROLL(4) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++)
             acc[r][t] = (vd){0};
     for (size_t j = 0; j < out; j++) {
-        UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++)
             VLOAD(x[t], D + j * ld + (size_t)t * NL);
-        UNROLL(4) for (int r = 0; r < R; r++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
             double w = W[j * in + (size_t)r];
 
-            UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 2
+            for (int t = 0; t < C; t++)
                 acc[r][t] += w * x[t];
         }
     }
-    UNROLL(4) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++) {
             size_t p = (size_t)r * ld + (size_t)t * NL;
 
             VLOAD(f, d1 + p);
@@ -394,8 +429,8 @@ KERN_TILE void back_tile(int R, int C, size_t out, size_t in, size_t ld,
         }
 }
 
-KERN_TILE void back_rows(int R, size_t out, size_t in, size_t ld, const double *W,
-                         const double *D, const double *d1, double *P)
+KERN_TILE void back_rows(int R, size_t out, size_t in, size_t ld, const double *W, const double *D,
+                         const double *d1, double *P)
 {
     size_t i = 0;
 
@@ -420,34 +455,41 @@ void mlp_kern_back(size_t out, size_t in, size_t ld, const double *W, const doub
 /* ---------------- P = dA .* act', RP = R(dA) .* act' + dA .* act'' .* R(Z) */
 
 /* Two accumulators per entry (dA and R(dA)), so tiles of 2 rows. */
-KERN_TILE void rback_tile(int R, int C, size_t out, size_t in, size_t ld,
-                          const double *restrict W, const double *restrict V,
-                          const double *restrict D, const double *restrict RD,
-                          const double *restrict d1, const double *restrict d2,
-                          const double *restrict rz, double *restrict P, double *restrict RP)
+KERN_TILE void rback_tile(int R, int C, size_t out, size_t in, size_t ld, const double *restrict W,
+                          const double *restrict V, const double *restrict D,
+                          const double *restrict RD, const double *restrict d1,
+                          const double *restrict d2, const double *restrict rz, double *restrict P,
+                          double *restrict RP)
 {
     vd acc[2][TV], racc[2][TV], x[TV], rx[TV], f1, f2, z;
 
-    UNROLL(2) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++)
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++)
             acc[r][t] = racc[r][t] = (vd){0};
     for (size_t j = 0; j < out; j++) {
-        UNROLL(2) for (int t = 0; t < C; t++) {
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++) {
             VLOAD(x[t], D + j * ld + (size_t)t * NL);
             VLOAD(rx[t], RD + j * ld + (size_t)t * NL);
         }
-        UNROLL(2) for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
+        for (int r = 0; r < R; r++) {
             double w = W[j * in + (size_t)r], v = V[j * in + (size_t)r];
 
-            UNROLL(2) for (int t = 0; t < C; t++) {
+#pragma GCC unroll 2
+            for (int t = 0; t < C; t++) {
                 acc[r][t] += w * x[t];
                 racc[r][t] += w * rx[t];
                 racc[r][t] += v * x[t];
             }
         }
     }
-    UNROLL(2) for (int r = 0; r < R; r++)
-        UNROLL(2) for (int t = 0; t < C; t++) {
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < C; t++) {
             size_t p = (size_t)r * ld + (size_t)t * NL;
 
             VLOAD(f1, d1 + p);
@@ -460,19 +502,16 @@ KERN_TILE void rback_tile(int R, int C, size_t out, size_t in, size_t ld,
         }
 }
 
-KERN_TILE void rback_rows(int R, size_t out, size_t in, size_t ld, const double *W,
-                          const double *V, const double *D, const double *RD,
-                          const double *d1, const double *d2, const double *rz, double *P,
-                          double *RP)
+KERN_TILE void rback_rows(int R, size_t out, size_t in, size_t ld, const double *W, const double *V,
+                          const double *D, const double *RD, const double *d1, const double *d2,
+                          const double *rz, double *P, double *RP)
 {
     size_t i = 0;
 
     for (; i + TV * NL <= ld; i += TV * NL)
-        rback_tile(R, TV, out, in, ld, W, V, D + i, RD + i, d1 + i, d2 + i, rz + i, P + i,
-                   RP + i);
+        rback_tile(R, TV, out, in, ld, W, V, D + i, RD + i, d1 + i, d2 + i, rz + i, P + i, RP + i);
     if (i < ld)
-        rback_tile(R, 1, out, in, ld, W, V, D + i, RD + i, d1 + i, d2 + i, rz + i, P + i,
-                   RP + i);
+        rback_tile(R, 1, out, in, ld, W, V, D + i, RD + i, d1 + i, d2 + i, rz + i, P + i, RP + i);
 }
 
 KERN_CLONES

@@ -30,8 +30,8 @@ void mlp_kern_raffine(size_t out, size_t in, size_t ld, const double *W, const d
 /* gW[out][in] = D[out][ld] A[in][ld]^T and gb[out] = D 1: the weight and bias
  * gradients of a layer from its delta D. Sums over the columns run in
  * MLP_KERN_LANES interleaved partial sums, added pairwise at the end. */
-void mlp_kern_wgrad(size_t out, size_t in, size_t ld, const double *D, const double *A,
-                    double *gW, double *gb);
+void mlp_kern_wgrad(size_t out, size_t in, size_t ld, const double *D, const double *A, double *gW,
+                    double *gb);
 
 /* sum[out] = D[out][ld] 1, in the partial sums of mlp_kern_wgrad. */
 void mlp_kern_rowsums(size_t out, size_t ld, const double *D, double *sum);
