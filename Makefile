@@ -16,7 +16,9 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
 # depend on IEEE arithmetic.
 OPT     ?= -O2 -g
 SAN     ?=
-ALL_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN) -fopenmp -fPIC $(CFLAGS)
+# -ffp-contract=off: no fused multiply-adds behind our back, so that every
+# clone of a kernel (AVX2 or baseline) rounds alike, bit for bit.
+ALL_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN) -ffp-contract=off -fopenmp -fPIC $(CFLAGS)
 ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror
 endif

@@ -15,6 +15,10 @@
  *   library does not keep them past the call, unless a function says so.
  * - Vectors are arrays of double; a parameter vector has amaml_*_nparam()
  *   entries. Matrices are row-major.
+ * - Training and evaluation run tasks in parallel on OpenMP threads. Large
+ *   layers go through CBLAS: use a single-threaded BLAS, or call
+ *   openblas_set_num_threads(1) as the CLI does, or its threads will fight
+ *   the task threads for the cores.
  */
 #ifndef AMAML_H
 #define AMAML_H

@@ -135,6 +135,7 @@ static void test_derivatives(void)
         check_model("3-8-8-4", (enum amaml_act)a, AMAML_CE, 21 + (uint64_t)a);
     }
     check_model("2-32-32-1", AMAML_TANH, AMAML_MSE, 1);
+    check_model("3-128-128-2", AMAML_TANH, AMAML_MSE, 2); /* large layers: the BLAS path */
     check_model("2-4-3", AMAML_SIGMOID, AMAML_MSE, 5); /* two outputs, one hidden layer */
     check_model("4-3", AMAML_TANH, AMAML_CE, 6);       /* no hidden layer */
 }

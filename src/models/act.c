@@ -7,7 +7,8 @@
  * matrix products: with glibc's tanh, 70% of a gradient. So tanh and the
  * logistic function are computed here from one exponential, by argument
  * reduction y = k ln 2 + r, |r| <= ln(2)/2, and the Taylor polynomial of
- * expm1(r) to degree 14 (truncation below 2e-17 relative), then
+ * expm1(r) to degree 14 (truncation below 2e-17 relative; Estrin's scheme),
+ * then
  *     tanh |x| = e / (e + 2),  e = expm1(2 |x|)   (no cancellation near 0),
  *     sigmoid z = 1 / (1 + e) or e / (1 + e) by the sign, e = exp(-|z|),
  * with exp(-|z|) taken as 0 below 3e-308, where glibc's would be subnormal.
@@ -46,24 +47,19 @@ static inline void reduce_exp(double y, double *s, double *p)
 {
     double kd = y * LOG2E + ROUND_MAGIC, k = kd - ROUND_MAGIC;
     double r = (y - k * LN2_HI) - k * LN2_LO;
-    double q = 1.0 / 87178291200.0; /* 1/14! ... 1/2!, then times r */
+    double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4, q;
     uint64_t bits;
 
     memcpy(&bits, &kd, sizeof bits);
     bits = (bits + 1023) << 52; /* the low bits hold k: k + 1023 is 2^k's exponent */
     memcpy(s, &bits, sizeof *s);
-    q = q * r + 1.0 / 6227020800.0;
-    q = q * r + 1.0 / 479001600.0;
-    q = q * r + 1.0 / 39916800.0;
-    q = q * r + 1.0 / 3628800.0;
-    q = q * r + 1.0 / 362880.0;
-    q = q * r + 1.0 / 40320.0;
-    q = q * r + 1.0 / 5040.0;
-    q = q * r + 1.0 / 720.0;
-    q = q * r + 1.0 / 120.0;
-    q = q * r + 1.0 / 24.0;
-    q = q * r + 1.0 / 6.0;
-    q = q * r + 0.5;
+    /* q = sum_{j=2}^{14} r^(j-2) / j! by Estrin's scheme: pairs, then pairs
+     * of pairs, so that the additions do not wait on one long chain. */
+    q = ((1.0 / 2 + r * (1.0 / 6)) + r2 * (1.0 / 24 + r * (1.0 / 120))) +
+        r4 * ((1.0 / 720 + r * (1.0 / 5040)) + r2 * (1.0 / 40320 + r * (1.0 / 362880)));
+    q += r8 * (((1.0 / 3628800 + r * (1.0 / 39916800)) +
+                r2 * (1.0 / 479001600 + r * (1.0 / 6227020800.0))) +
+               r4 * (1.0 / 87178291200.0));
     *p = (q * r) * r + r;
 }
 
@@ -88,20 +84,30 @@ static inline double fast_exp_neg(double y)
 
 /* The derivatives from the values, in loops of their own so that the
  * value loops have no branches. */
+ACT_CLONES
 static void tanh_derivs(size_t m, const double *a, double *d1, double *d2)
 {
-    for (size_t i = 0; d1 && i < m; i++)
-        d1[i] = 1 - a[i] * a[i];
-    for (size_t i = 0; d2 && i < m; i++)
-        d2[i] = -2 * a[i] * (1 - a[i] * a[i]);
+    if (d1)
+#pragma omp simd
+        for (size_t i = 0; i < m; i++)
+            d1[i] = 1 - a[i] * a[i];
+    if (d2)
+#pragma omp simd
+        for (size_t i = 0; i < m; i++)
+            d2[i] = -2 * a[i] * (1 - a[i] * a[i]);
 }
 
+ACT_CLONES
 static void logistic_derivs(size_t m, const double *s, double *d1, double *d2)
 {
-    for (size_t i = 0; d1 && i < m; i++)
-        d1[i] = s[i] * (1 - s[i]);
-    for (size_t i = 0; d2 && i < m; i++)
-        d2[i] = s[i] * (1 - s[i]) * (1 - 2 * s[i]);
+    if (d1)
+#pragma omp simd
+        for (size_t i = 0; i < m; i++)
+            d1[i] = s[i] * (1 - s[i]);
+    if (d2)
+#pragma omp simd
+        for (size_t i = 0; i < m; i++)
+            d2[i] = s[i] * (1 - s[i]) * (1 - 2 * s[i]);
 }
 
 ACT_CLONES
