@@ -390,7 +390,7 @@ static int measure(const struct bench_args *a, const char *self, const char *dir
     int torch = strncmp(r->variant, "torch-", 6) == 0;
     json_t *o;
 
-    snprintf(grad, sizeof grad, "%s/grad-%s-%zu-%zu.txt", dir, r->variant, r->N, r->threads);
+    snprintf(grad, sizeof grad, "%s/grads/%s-%zu-%zu.txt", dir, r->variant, r->N, r->threads);
     if (torch)
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --case %s/case --arch %s --method %s "
                  "--steps %zu --inner-lr %g --prox %g --threads %zu --repeats %zu --warmup 1 "
@@ -415,7 +415,7 @@ static int measure(const struct bench_args *a, const char *self, const char *dir
     if (torch) { /* the same meta-update by amaml, for the comparison */
         char mine[4200];
 
-        snprintf(mine, sizeof mine, "%s/grad-%s-%zu-%zu.txt", dir, r->variant + 6, r->N,
+        snprintf(mine, sizeof mine, "%s/grads/%s-%zu-%zu.txt", dir, r->variant + 6, r->N,
                  r->threads);
         r->grad_err = grad_rel_err(grad, mine);
     }
@@ -565,8 +565,10 @@ static int sweep(const struct bench_args *a)
     snprintf(variants, sizeof variants, "%s", a->variants);
     for (char *t = strtok(variants, ","); t && nv < MAX_LIST; t = strtok(NULL, ","))
         names[nv++] = t;
+    snprintf(dir, sizeof dir, "%s/grads", a->out); /* the meta-gradients, compared */
+    rc = cli_make_dir("bench", dir);
     snprintf(dir, sizeof dir, "%s/case", a->out);
-    if ((rc = cli_make_dir("bench", dir)) || (rc = write_case(a, m, dir))) {
+    if (rc || (rc = cli_make_dir("bench", dir)) || (rc = write_case(a, m, dir))) {
         amaml_mlp_free(m);
         return rc;
     }
