@@ -88,29 +88,6 @@ struct case_data {
     struct amaml_batch s[64], q[64];
 };
 
-static int load_batch(const char *path, size_t din, double **mem, struct amaml_batch *b)
-{
-    double *rows, *x, *y;
-    size_t n;
-
-    if (amaml_read_csv(path, din + 1, &rows, &n, NULL) != AMAML_OK)
-        return cli_error("bench", CLI_EXIT_FAIL, "%s", amaml_errmsg());
-    x = malloc(n * (din + 1) * sizeof *x);
-    if (!x) {
-        free(rows);
-        return cli_error("bench", CLI_EXIT_FAIL, "out of memory");
-    }
-    y = x + n * din;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(x + i * din, rows + i * (din + 1), din * sizeof *x);
-        y[i] = rows[i * (din + 1) + din];
-    }
-    free(rows);
-    *mem = x;
-    *b = (struct amaml_batch){n, x, y};
-    return CLI_EXIT_OK;
-}
-
 static int load_case(const char *dir, const struct amaml_mlp *m, size_t B, struct case_data *c)
 {
     char path[4096];
@@ -126,10 +103,10 @@ static int load_case(const char *dir, const struct amaml_mlp *m, size_t B, struc
     c->B = B;
     for (size_t k = 0; k < B; k++) {
         snprintf(path, sizeof path, "%s/task%zu_support.csv", dir, k);
-        if (load_batch(path, din, &c->mem[2 * k], &c->s[k]))
+        if (cli_read_batch("bench", path, din, 1, &c->mem[2 * k], &c->s[k], NULL))
             return CLI_EXIT_FAIL;
         snprintf(path, sizeof path, "%s/task%zu_query.csv", dir, k);
-        if (load_batch(path, din, &c->mem[2 * k + 1], &c->q[k]))
+        if (cli_read_batch("bench", path, din, 1, &c->mem[2 * k + 1], &c->q[k], NULL))
             return CLI_EXIT_FAIL;
     }
     return CLI_EXIT_OK;

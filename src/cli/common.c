@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -150,6 +151,29 @@ int cli_task_finish(const char *cmd, struct cli_task *t, char *arch, size_t size
         return cli_error(cmd, CLI_EXIT_USAGE, "--arch %s: the tasks have %zu inputs and one "
                          "output", arch, din);
     }
+    return CLI_EXIT_OK;
+}
+
+int cli_read_batch(const char *cmd, const char *path, size_t din, size_t dy, double **mem,
+                   struct amaml_batch *b, size_t **lines)
+{
+    double *rows, *x;
+    size_t n;
+
+    if (amaml_read_csv(path, din + dy, &rows, &n, lines) != AMAML_OK)
+        return cli_error(cmd, CLI_EXIT_FAIL, "%s (the model expects %zu values a line)",
+                         amaml_errmsg(), din + dy);
+    if (!(x = malloc(n * (din + dy) * sizeof *x))) {
+        free(rows);
+        return cli_error(cmd, CLI_EXIT_FAIL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) { /* x rows first, then the y rows */
+        memcpy(x + i * din, rows + i * (din + dy), din * sizeof *x);
+        memcpy(x + n * din + i * dy, rows + i * (din + dy) + din, dy * sizeof *x);
+    }
+    free(rows);
+    *mem = x;
+    *b = (struct amaml_batch){n, x, x + n * din};
     return CLI_EXIT_OK;
 }
 

@@ -38,6 +38,12 @@ int cli_task_finish(const char *cmd, struct cli_task *t, char *arch, size_t size
 /* Whether the family reads a rating file. */
 int cli_task_is_ratings(const char *family);
 
+/* Reads a CSV of din inputs and dy targets a line into one new block
+ * (*mem, freed by the caller) viewed as batch b; *lines (if not NULL, freed
+ * by the caller) gets each row's line number. Errors are printed for cmd. */
+int cli_read_batch(const char *cmd, const char *path, size_t din, size_t dy, double **mem,
+                   struct amaml_batch *b, size_t **lines);
+
 /* "1.2s", "3m04s", "1h02m" into buf. */
 const char *cli_format_seconds(double s, char *buf, size_t size);
 /* Wall-clock seconds since an arbitrary origin. */

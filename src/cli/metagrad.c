@@ -19,27 +19,12 @@ static const char synopsis[] =
     "(one class index for --loss ce). The gradient is written to --out, one number\n"
     "a line in the flat parameter layout.";
 
-struct task_files {
-    double *theta, *s, *q;
-    size_t *slines, *qlines;
-    size_t ns, nq;
-};
-
-static void task_files_free(struct task_files *t)
+/* For cross-entropy, the target must be a class index. */
+static int check_labels(const char *path, const struct amaml_batch *b, const size_t *lines,
+                        size_t nclass)
 {
-    free(t->theta);
-    free(t->s);
-    free(t->q);
-    free(t->slines);
-    free(t->qlines);
-}
-
-/* For cross-entropy, the target column must hold a class index. */
-static int check_labels(const char *path, const double *d, size_t n, size_t ncols,
-                        const size_t *lines, size_t nclass)
-{
-    for (size_t i = 0; i < n; i++) {
-        double y = d[i * ncols + ncols - 1];
+    for (size_t i = 0; i < b->n; i++) {
+        double y = b->y[i];
 
         if (!(y >= 0 && y < (double)nclass && y == floor(y)))
             return cli_error("metagrad", CLI_EXIT_FAIL, "%s:%zu: class label %g is not an "
@@ -48,51 +33,33 @@ static int check_labels(const char *path, const double *d, size_t n, size_t ncol
     return CLI_EXIT_OK;
 }
 
-static int load(struct task_files *t, const struct amaml_mlp *m, const char *params,
-                const char *support, const char *query)
+static int read_theta(const char *path, const struct amaml_mlp *m, double **theta)
 {
-    size_t din = amaml_mlp_width(m, 0), dout = amaml_mlp_width(m, amaml_mlp_nwidths(m) - 1);
-    int ce = amaml_mlp_loss(m) == AMAML_CE;
-    size_t ncols = din + (ce ? 1 : dout), n;
+    size_t n;
+    char arch[256];
 
-    if (amaml_read_vector(params, &t->theta, &n) != AMAML_OK)
+    if (amaml_read_vector(path, theta, &n) != AMAML_OK)
         return cli_error("metagrad", CLI_EXIT_FAIL, "%s", amaml_errmsg());
-    if (n != amaml_mlp_nparam(m)) {
-        char arch[256];
-
-        amaml_mlp_arch_string(m, arch, sizeof arch);
-        return cli_error("metagrad", CLI_EXIT_FAIL, "%s: %zu numbers, but the architecture "
-                         "%s has %zu parameters", params, n, arch, amaml_mlp_nparam(m));
-    }
-    if (amaml_read_csv(support, ncols, &t->s, &t->ns, &t->slines) != AMAML_OK ||
-        amaml_read_csv(query, ncols, &t->q, &t->nq, &t->qlines) != AMAML_OK)
-        return cli_error("metagrad", CLI_EXIT_FAIL, "%s (the architecture expects %zu values "
-                         "a line)", amaml_errmsg(), ncols);
-    if (ce && (check_labels(support, t->s, t->ns, ncols, t->slines, dout) ||
-               check_labels(query, t->q, t->nq, ncols, t->qlines, dout)))
-        return CLI_EXIT_FAIL;
-    return CLI_EXIT_OK;
+    if (n == amaml_mlp_nparam(m))
+        return CLI_EXIT_OK;
+    amaml_mlp_arch_string(m, arch, sizeof arch);
+    return cli_error("metagrad", CLI_EXIT_FAIL, "%s: %zu numbers, but the architecture %s has "
+                     "%zu parameters", path, n, arch, amaml_mlp_nparam(m));
 }
 
-/* Splits rows of [x, y] into the x and y arrays of a batch (in place of
- * copies, the batch holds both halves in one new block). */
-static int to_batch(const double *rows, size_t n, size_t din, size_t dy, double **mem,
+/* A support or query file as a batch, its labels checked for cross-entropy. */
+static int read_set(const char *path, const struct amaml_mlp *m, double **mem,
                     struct amaml_batch *b)
 {
-    double *x = malloc(n * (din + dy) * sizeof *x), *y;
+    size_t din = amaml_mlp_width(m, 0), dout = amaml_mlp_width(m, amaml_mlp_nwidths(m) - 1);
+    int ce = amaml_mlp_loss(m) == AMAML_CE, rc;
+    size_t *lines = NULL;
 
-    if (!x)
-        return cli_error("metagrad", CLI_EXIT_FAIL, "out of memory");
-    y = x + n * din;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(x + i * din, rows + i * (din + dy), din * sizeof *x);
-        memcpy(y + i * dy, rows + i * (din + dy) + din, dy * sizeof *y);
-    }
-    *mem = x;
-    b->n = n;
-    b->x = x;
-    b->y = y;
-    return CLI_EXIT_OK;
+    rc = cli_read_batch("metagrad", path, din, ce ? 1 : dout, mem, b, ce ? &lines : NULL);
+    if (rc == CLI_EXIT_OK && ce)
+        rc = check_labels(path, b, lines, dout);
+    free(lines);
+    return rc;
 }
 
 static void print_cost(const struct amaml_meta_config *c, const struct amaml_meta_result *r)
@@ -116,25 +83,23 @@ struct metagrad_args {
 
 static int run(struct metagrad_args *a, struct amaml_mlp *m)
 {
-    struct task_files t = {0};
     struct amaml_batch bs, bq;
-    double *smem = NULL, *qmem = NULL, *grad = NULL;
+    double *theta = NULL, *smem = NULL, *qmem = NULL, *grad = NULL;
     struct amaml_objective obj = amaml_mlp_objective(m);
     struct amaml_meta *mg = NULL;
     struct amaml_meta_result r;
-    size_t din = amaml_mlp_width(m, 0), P = amaml_mlp_nparam(m);
-    size_t dy = amaml_mlp_loss(m) == AMAML_CE ? 1 : amaml_mlp_width(m, amaml_mlp_nwidths(m) - 1);
-    int status = load(&t, m, a->params, a->support, a->query);
+    size_t P = amaml_mlp_nparam(m);
+    int status = read_theta(a->params, m, &theta);
 
     if (status == CLI_EXIT_OK)
-        status = to_batch(t.s, t.ns, din, dy, &smem, &bs);
+        status = read_set(a->support, m, &smem, &bs);
     if (status == CLI_EXIT_OK)
-        status = to_batch(t.q, t.nq, din, dy, &qmem, &bq);
+        status = read_set(a->query, m, &qmem, &bq);
     if (status == CLI_EXIT_OK && !(mg = amaml_meta_create(&a->m.cfg, P)))
         status = cli_error("metagrad", CLI_EXIT_USAGE, "%s", amaml_errmsg());
     if (status == CLI_EXIT_OK && !(grad = malloc(P * sizeof *grad)))
         status = cli_error("metagrad", CLI_EXIT_FAIL, "out of memory");
-    if (status == CLI_EXIT_OK && amaml_meta_grad(mg, &obj, t.theta, &bs, &bq, grad, &r))
+    if (status == CLI_EXIT_OK && amaml_meta_grad(mg, &obj, theta, &bs, &bq, grad, &r))
         status = cli_error("metagrad", CLI_EXIT_FAIL, "%s", amaml_errmsg());
     if (status == CLI_EXIT_OK && amaml_write_vector(a->out, grad, P) != AMAML_OK)
         status = cli_error("metagrad", CLI_EXIT_FAIL, "%s", amaml_errmsg());
@@ -143,9 +108,9 @@ static int run(struct metagrad_args *a, struct amaml_mlp *m)
 
     amaml_meta_free(mg);
     free(grad);
+    free(theta);
     free(smem);
     free(qmem);
-    task_files_free(&t);
     return status;
 }
 

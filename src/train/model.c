@@ -11,6 +11,7 @@
  * an interrupted save leaves the previous file intact.
  */
 #include "core/error.h"
+#include "train/train.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -41,8 +42,8 @@ static int copy_string(char *dst, size_t size, const char *src, const char *what
     return AMAML_OK;
 }
 
-/* Points the config strings at the struct's own arrays. */
-static void relink(struct amaml_model *m)
+/* Points the config strings at the struct's own arrays (train.h). */
+void model_relink(struct amaml_model *m)
 {
     m->task.family = m->family;
     m->task.data = m->data[0] ? m->data : NULL;
@@ -74,7 +75,7 @@ int amaml_model_init(struct amaml_model *m, const struct amaml_mlp *mlp,
         (rc = copy_string(m->solver, sizeof m->solver, meta->solver, "solver")) ||
         (rc = copy_string(m->backward, sizeof m->backward, meta->backward, "backward")))
         return rc;
-    relink(m);
+    model_relink(m);
     return AMAML_OK;
 }
 
@@ -355,7 +356,7 @@ static int parse(struct reader *r, struct amaml_model *m)
     if (!s || sscanf(s, "rng %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64, &m->rng.s[0],
                      &m->rng.s[1], &m->rng.s[2], &m->rng.s[3]) != 4)
         return bad(r, "rng state", s);
-    relink(m);
+    model_relink(m);
 
     if (!(mlp = amaml_model_mlp(m)))
         return amaml_fail(AMAML_EFORMAT, "%s: %s", r->path, amaml_errmsg());

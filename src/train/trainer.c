@@ -11,6 +11,7 @@
  * of threads, and a run resumed from a saved state continues exactly.
  */
 #include "core/error.h"
+#include "train/train.h"
 
 #include <math.h>
 #include <omp.h>
@@ -52,11 +53,7 @@ static int copy_state(struct amaml_model *dst, const struct amaml_model *src)
         memcpy(dst->opt_m, src->opt_m, bytes);
     if (src->opt_v)
         memcpy(dst->opt_v, src->opt_v, bytes);
-    dst->task.family = dst->family; /* point into our own copy */
-    dst->task.data = dst->data[0] ? dst->data : NULL;
-    dst->meta.method = dst->method;
-    dst->meta.solver = dst->solver;
-    dst->meta.backward = dst->backward;
+    model_relink(dst); /* point into our own copy */
     return AMAML_OK;
 }
 
